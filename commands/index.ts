@@ -1,0 +1,21 @@
+/**
+ * The command registry. Each entry is loaded only when its command runs, so
+ * `--help` and `--version` never import postgres.js or the prompts.
+ */
+import type { CommandDef } from 'citty'
+
+type Lazy = () => Promise<CommandDef<any>>
+
+export const commands: Record<string, Lazy> = {
+  migrate: () => import('./migrate.ts').then((m) => m.default),
+
+}
+
+/** One line each, shown by `prescient --help` without loading the commands. */
+export const summaries: Record<string, string> = {
+  setup: 'Create the database, role, grants and schema, and write .env (--check verifies)',
+  migrate: 'Apply the embedded schema migrations (--status, --dry-run)',
+  cycle: 'Run one trading cycle: events -> markets -> signals -> paper trades -> portfolio -> history',
+
+  status: 'Show the phase, the database, row counts, last runs, JSON files and disk space',
+}
