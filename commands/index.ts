@@ -8,7 +8,7 @@ type Lazy = () => Promise<CommandDef<any>>
 
 export const commands: Record<string, Lazy> = {
   migrate: () => import('./migrate.ts').then((m) => m.default),
-
+  cycle: () => import('./cycle.ts').then((m) => m.default),
 }
 
 /** One line each, shown by `prescient --help` without loading the commands. */
@@ -16,6 +16,5 @@ export const summaries: Record<string, string> = {
   setup: 'Create the database, role, grants and schema, and write .env (--check verifies)',
   migrate: 'Apply the embedded schema migrations (--status, --dry-run)',
   cycle: 'Run one trading cycle: events -> markets -> signals -> paper trades -> portfolio -> history',
-
   status: 'Show the phase, the database, row counts, last runs, JSON files and disk space',
 }

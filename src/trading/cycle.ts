@@ -1,0 +1,189 @@
+/**
+ * One trading cycle: read state through the phase's read source, load the
+ * source data, run the pure trading logic, and commit everything through the
+ * phase-routed store. The lock, the DB catch-up and the stale-state rules
+ * live here; the trading rules live in logic.ts.
+ */
+import type { Config } from '../config.ts'
+import { closeQuietly } from '../db/client.ts'
+import { openDb } from '../db/open.ts'
+import { Exit, PrescientError, errorMessage } from '../errors.ts'
+import { acquireLock } from '../lock.ts'
+import { logger } from '../logger.ts'
+import { mask } from '../mask.ts'
+import { jsonIsTruth, phaseRow, usesDb } from '../phase.ts'
+import { readBehind } from '../store/behind.ts'
+import { JsonStore } from '../store/json.ts'
+import { PgStore } from '../store/postgres.ts'
+import { RoutedStore } from '../store/routed.ts'
+import type { CycleChanges } from '../store/types.ts'
+import { syncJsonToDb } from '../sync.ts'
+import { loadSource } from './gamma.ts'
+import { runTradingLogic, strategyFromEnv } from './logic.ts'
+import { isSampleSpec, samplePath } from './sample.ts'
+import type { Reject, SourceData, TradingStats } from './types.ts'
+
+/**
+ * Fallback data older than PRESCIENT_MAX_FALLBACK_AGE_HOURS (default 24) is not
+ * traded on: a clear failure beats paper trades at prices from last month.
+ */
+function assertFreshEnough(fallback: NonNullable<SourceData['fallback']>, env: Record<string, string | undefined>) {
+  const raw = env.PRESCIENT_MAX_FALLBACK_AGE_HOURS ?? '24'
+  const max = raw === 'any' ? Infinity : Number(raw)
+  if (!Number.isFinite(max) && raw !== 'any') throw new PrescientError(`PRESCIENT_MAX_FALLBACK_AGE_HOURS must be a number of hours or "any", got ${JSON.stringify(raw)}`, Exit.usage)
+  const age = fallback.age_hours ?? Infinity
+  if (age > max) {
+    throw new PrescientError(
+      `the Gamma API failed (${fallback.reason}) and the newest fallback data (${fallback.from}) is ${Number.isFinite(age) ? `${age.toFixed(1)} h` : 'of unknown age'} old; nothing was traded or written`,
+      Exit.runtime,
+      'the next scheduled cycle will retry; to run on old data anyway set PRESCIENT_MAX_FALLBACK_AGE_HOURS=any',
+    )
+  }
+}
+
+export interface CycleOptions {
+  source: string
+  now?: string
+  dryRun?: boolean
+}
+
+export interface CycleReport {
+  phase: number
+  phase_name: string
+  source: string
+  fallback: { reason: string; from: string; age_hours: number | null } | null
+  clock: string
+  dry_run: boolean
+  stats: TradingStats
+  signals: { market_id: string; question: string; action: string; price: number; amount: number; confidence: number; executed: boolean; trade_id: string | null }[]
+  portfolio: { balance: number; total_invested: number; total_profit_loss: number; total_value: number; open_positions: number; trade_count: number }
+  storage: { json_groups: string[]; db_groups: string[]; db: 'not used' | 'ok' | 'caught up' | 'unreachable' | 'write failed' | 'dry run'; read_fallbacks: number }
+  rejects: Reject[]
+  warnings: string[]
+}
+
+export async function runCycle(config: Config, opts: CycleOptions): Promise<CycleReport> {
+  const row = phaseRow(config.phase)
+  const warnings: string[] = []
+  const warn = (m: string) => {
+    warnings.push(m)
+    logger.warn(m)
+  }
+  const lock = opts.dryRun ? null : acquireLock(config.dataDir, 'cycle')
+  let sql: Awaited<ReturnType<typeof openDb>>['sql'] = null
+  try {
+    // Phases 6-7 need the database before anything else: no trade on stale JSON.
+    const handle = usesDb(row) ? await openDb(config, !jsonIsTruth(row)) : { sql: null, error: undefined }
+    sql = handle.sql
+    let dbState: CycleReport['storage']['db'] = usesDb(row) ? (sql ? 'ok' : 'unreachable') : 'not used'
+    if (handle.error && usesDb(row)) warn(`PostgreSQL unavailable, continuing on JSON (phase ${row.phase}): ${mask(errorMessage(handle.error))}`)
+
+    const json = new JsonStore(config.dataDir)
+    let pgForRouting: PgStore | null = sql ? new PgStore(sql) : null
+    let dbError: unknown = handle.error
+
+    // JSON is the truth in phases 1-5: a DB left behind by an earlier failure is caught up first.
+    if (sql && jsonIsTruth(row) && row.dbWrites.length && readBehind(config.dataDir)) {
+      if (opts.dryRun) {
+        warn('the database is behind the JSON files; a real run would catch it up first')
+      } else {
+        try {
+          const r = await syncJsonToDb(config.dataDir, sql, row.dbWrites)
+          logger.info(`caught the database up with JSON: ${r.summary}`)
+          dbState = 'caught up'
+        } catch (err) {
+          warn(`catching the database up failed, it stays behind: ${mask(errorMessage(err))}`)
+          // Never read state from a database that is behind the truth.
+          pgForRouting = null
+          dbError = err
+        }
+      }
+    }
+    const store = new RoutedStore({ row, json, pg: pgForRouting, dataDir: config.dataDir, dbError })
+
+    const portfolio = await store.loadPortfolio()
+    const openTrades = await store.loadTrades({ status: 'open' })
+
+    const spec = isSampleSpec(opts.source) ? samplePath(opts.source) : opts.source
+    const source = await loadSource(spec, { gammaUrl: config.gammaUrl, dataDir: config.dataDir, bundledSnapshot: samplePath('sample') })
+    if (source.rejects.length) warn(`${source.rejects.length} source record(s) failed validation and were skipped (first: ${source.rejects[0]!.where}: ${source.rejects[0]!.reason})`)
+    if (source.fallback) warn(`live data unavailable (${source.fallback.reason}); used ${source.fallback.from}`)
+
+    if (source.fallback) assertFreshEnough(source.fallback, config.env)
+    // A recorded file runs on its own clock (else every market of an old snapshot looks
+    // expired); live data, and the fallback for it, run on the wall clock.
+    const recorded = opts.source !== 'api'
+    const clock = opts.now ? new Date(opts.now) : recorded && source.snapshotTime ? new Date(source.snapshotTime) : new Date()
+    if (Number.isNaN(clock.getTime())) throw new Error(`--now ${opts.now} is not a date`)
+
+    const outcome = runTradingLogic({ source, portfolio, openTrades, now: clock, strategy: strategyFromEnv(config.env) })
+    const wall = new Date().toISOString()
+    const changes: CycleChanges = {
+      at: clock.toISOString(),
+      portfolio: outcome.portfolio,
+      trades: outcome.trades,
+      signals: outcome.signals,
+      archive: outcome.archive,
+      history: outcome.history,
+      rawEvents: source.fallback ? null : { fetched_at: source.fetchedAt, source: source.source, events: source.rawEvents },
+      events: outcome.events,
+      markets: outcome.markets,
+      marketSnapshots: outcome.marketSnapshots,
+      metadata: {
+        last_event_export: wall,
+        last_market_filter: wall,
+        last_signal_generation: wall,
+        ...(outcome.stats.executed ? { last_trade_execution: wall } : {}),
+        last_cycle_at: wall,
+        last_cycle_phase: String(row.phase),
+        last_cycle_clock: clock.toISOString(),
+      },
+    }
+
+    if (opts.dryRun) dbState = 'dry run'
+    else {
+      await store.commit(changes)
+      if (store.dbWriteFailures) dbState = sql ? 'write failed' : 'unreachable'
+    }
+
+    const open = outcome.portfolio.positions
+    return {
+      phase: row.phase,
+      phase_name: row.name,
+      source: source.source,
+      fallback: source.fallback ?? null,
+      clock: clock.toISOString(),
+      dry_run: !!opts.dryRun,
+      stats: outcome.stats,
+      signals: outcome.signals.map((s) => ({
+        market_id: s.market_id,
+        question: s.market_question,
+        action: s.action,
+        price: s.target_price,
+        amount: s.amount,
+        confidence: s.confidence,
+        executed: s.executed,
+        trade_id: s.trade_id,
+      })),
+      portfolio: {
+        balance: outcome.portfolio.balance,
+        total_invested: outcome.portfolio.total_invested,
+        total_profit_loss: outcome.portfolio.total_profit_loss,
+        total_value: outcome.history.total_value,
+        open_positions: open.length,
+        trade_count: outcome.portfolio.trade_count,
+      },
+      storage: {
+        json_groups: opts.dryRun ? [] : [...row.jsonWrites],
+        db_groups: opts.dryRun || dbState === 'unreachable' || dbState === 'write failed' ? [] : [...row.dbWrites],
+        db: dbState,
+        read_fallbacks: store.readFallbacks,
+      },
+      rejects: source.rejects,
+      warnings,
+    }
+  } finally {
+    await closeQuietly(sql ?? undefined)
+    lock?.release()
+  }
+}
