@@ -7,8 +7,11 @@ import type { CommandDef } from 'citty'
 type Lazy = () => Promise<CommandDef<any>>
 
 export const commands: Record<string, Lazy> = {
+  setup: () => import('./setup.ts').then((m) => m.default),
   migrate: () => import('./migrate.ts').then((m) => m.default),
+  status: () => import('./status.ts').then((m) => m.default),
   cycle: () => import('./cycle.ts').then((m) => m.default),
+  sync: () => import('./sync.ts').then((m) => m.default),
 }
 
 /** One line each, shown by `prescient --help` without loading the commands. */
@@ -16,5 +19,6 @@ export const summaries: Record<string, string> = {
   setup: 'Create the database, role, grants and schema, and write .env (--check verifies)',
   migrate: 'Apply the embedded schema migrations (--status, --dry-run)',
   cycle: 'Run one trading cycle: events -> markets -> signals -> paper trades -> portfolio -> history',
+  sync: 'Bring the database level with the JSON files (or, with --from-db, the JSON files with the database)',
   status: 'Show the phase, the database, row counts, last runs, JSON files and disk space',
 }

@@ -22,7 +22,7 @@ function unquote(v: string): string {
     const end = v.lastIndexOf(q)
     if (end > 0) {
       const inner = v.slice(1, end)
-      return q === '"' ? inner.replace(/\\n/g, '\n').replace(/\\"/g, '"') : inner
+      return q === '"' ? inner.replace(/\\(["\\n])/g, (_, c: string) => (c === 'n' ? '\n' : c)) : inner
     }
   }
   // unquoted: a # after whitespace starts a comment (the seed writes `false  # note`)

@@ -2,7 +2,8 @@
  * The only module that imports consola. Logs and progress go to stderr; stdout
  * is reserved for data. Non-TTY (scheduled) runs also append to a dated log file.
  */
-import { createConsola, type ConsolaReporter, type LogObject } from 'consola'
+import { createConsola } from 'consola/basic'
+import type { ConsolaReporter, LogObject } from 'consola'
 import { appendFileSync, mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { format } from 'node:util'
@@ -37,7 +38,6 @@ export const logger = createConsola({
   level: process.env.PRESCIENT_LOG_LEVEL ? Number(process.env.PRESCIENT_LOG_LEVEL) : 3,
   stdout: process.stderr,
   stderr: process.stderr,
-  fancy: false,
   formatOptions: { date: false, colors: !!process.stderr.isTTY },
 })
 logger.addReporter(fileReporter())

@@ -45,3 +45,22 @@ describe.skipIf(!dbAvailable)('migrations', () => {
     expect(cols[0]!.n).toBe(0)
   })
 })
+
+describe.skipIf(!dbAvailable)('adopting a database made by hand from the seed schema', () => {
+  test('00001 is recorded as the baseline and only 00002 runs', async () => {
+    const t = await createTestDb('migrations_seed', { migrated: false })
+    try {
+      await t.sql.unsafe(MIGRATIONS[0]!.sql)
+      await t.sql`insert into trades (trade_id, timestamp, market_id, market_question, action, amount, entry_price, confidence, status)
+                  values ('trade_seed_1', '2025-10-20 17:02:45.884042', '634159', 'q', 'buy_yes', 100, 0.86, 0.36, 'open')`
+      const applied = await migrate(t.sql)
+      expect(applied[0]).toMatch(/00001_init\.sql \(adopted/)
+      expect(applied.slice(1)).toEqual(MIGRATIONS.slice(1).map((m) => m.name))
+      expect((await migrationStatus(t.sql)).every((s) => s.state === 'applied')).toBe(true)
+      const r = await t.sql`select timestamp from trades where trade_id = 'trade_seed_1'`
+      expect((r[0]!.timestamp as Date).toISOString()).toBe('2025-10-20T17:02:45.884Z')
+    } finally {
+      await t.drop()
+    }
+  })
+})

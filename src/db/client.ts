@@ -26,7 +26,8 @@ export function connect(db: DbConfig, opts: ConnectOptions = {}): Sql {
     connect_timeout: opts.connectTimeout ?? 5,
     idle_timeout: 20,
     ssl: db.ssl ? 'require' : false,
-    ...(opts.database ? { database: opts.database } : {}),
+    // postgres.js does not URL-decode the path: pass the decoded name itself
+    database: opts.database ?? db.database,
     onnotice: () => {},
     connection: { application_name: 'prescient', TimeZone: 'UTC' },
     types: {

@@ -82,18 +82,27 @@ export async function migrate(sql: Sql, opts: { dryRun?: boolean } = {}): Promis
     refuseEdited(status)
     return status.filter((s) => s.state === 'pending').map((s) => s.name)
   }
-  return sql.begin(async (tx) => {
+  const adopted: string[] = []
+  const ran = await sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${LOCK_KEY})`
     await ensureTable(tx)
     const status = await migrationStatus(tx)
     refuseEdited(status)
     const pending = MIGRATIONS.filter((m) => status.find((s) => s.version === m.version)?.state === 'pending')
+    // A database set up by hand from the seed's schema.sql already has 00001's tables:
+    // adopt it (record 00001 as the baseline) instead of failing on "already exists".
+    if (pending[0]?.version === 1 && (await tx`select to_regclass('trades')::text as t`)[0]?.t) {
+      const seed = pending.shift()!
+      await tx`insert into prescient_migrations (version, name, checksum) values (${seed.version}, ${seed.name + ' (adopted seed schema)'}, ${seed.checksum})`
+      adopted.push(seed.name)
+    }
     for (const m of pending) {
       await tx.unsafe(m.sql)
       await tx`insert into prescient_migrations (version, name, checksum) values (${m.version}, ${m.name}, ${m.checksum})`
     }
     return pending.map((m) => m.name)
   })
+  return [...adopted.map((n) => `${n} (adopted: the seed's tables were already there)`), ...ran]
 }
 
 /** Refuse to run against a schema older or newer than this binary knows. */

@@ -5,14 +5,15 @@
  * live here; the trading rules live in logic.ts.
  */
 import type { Config } from '../config.ts'
-import { closeQuietly } from '../db/client.ts'
+import { closeQuietly, type Sql } from '../db/client.ts'
+import { getMetadata } from '../db/queries/metadata.ts'
 import { openDb } from '../db/open.ts'
 import { Exit, PrescientError, errorMessage } from '../errors.ts'
 import { acquireLock } from '../lock.ts'
 import { logger } from '../logger.ts'
 import { mask } from '../mask.ts'
 import { jsonIsTruth, phaseRow, usesDb } from '../phase.ts'
-import { readBehind } from '../store/behind.ts'
+import { markBehind, readBehind } from '../store/behind.ts'
 import { JsonStore } from '../store/json.ts'
 import { PgStore } from '../store/postgres.ts'
 import { RoutedStore } from '../store/routed.ts'
@@ -39,6 +40,19 @@ function assertFreshEnough(fallback: NonNullable<SourceData['fallback']>, env: R
       'the next scheduled cycle will retry; to run on old data anyway set PRESCIENT_MAX_FALLBACK_AGE_HOURS=any',
     )
   }
+}
+
+async function assertJsonNotBehindDb(sql: Sql, json: JsonStore) {
+  const db = await getMetadata(sql)
+  const dbPhase = Number(db.last_cycle_phase)
+  if (!(dbPhase >= 6) || !db.last_cycle_at) return
+  const jsonAt = (await json.loadMetadata())?.last_cycle_at ?? ''
+  if (jsonAt >= db.last_cycle_at) return
+  throw new PrescientError(
+    `the database holds cycles from phase ${dbPhase} (last at ${db.last_cycle_at}) that the JSON files do not have; JSON cannot be the source of truth yet`,
+    Exit.usage,
+    'run `prescient sync --from-db --yes` to rewrite the JSON files from PostgreSQL, then run the cycle again',
+  )
 }
 
 export interface CycleOptions {
@@ -82,6 +96,15 @@ export async function runCycle(config: Config, opts: CycleOptions): Promise<Cycl
     let pgForRouting: PgStore | null = sql ? new PgStore(sql) : null
     let dbError: unknown = handle.error
 
+    // Rolling back from phase 6/7: JSON missed those cycles, so it cannot be the truth yet.
+    if (sql && jsonIsTruth(row)) await assertJsonNotBehindDb(sql, json)
+    // Raising the phase adds groups the database has never received: backfill them first.
+    if (jsonIsTruth(row) && row.dbWrites.length && !opts.dryRun) {
+      const previous = Number((await json.loadMetadata())?.last_cycle_phase ?? NaN)
+      const before = Number.isInteger(previous) && previous >= 0 && previous <= 7 ? phaseRow(previous).dbWrites : []
+      const added = row.dbWrites.filter((g) => !before.includes(g))
+      if (added.length && (await json.loadPortfolio())) markBehind(config.dataDir, `phase raised from ${Number.isInteger(previous) ? previous : '?'} to ${row.phase}: ${added.join(', ')} never written to the database`, row.phase)
+    }
     // JSON is the truth in phases 1-5: a DB left behind by an earlier failure is caught up first.
     if (sql && jsonIsTruth(row) && row.dbWrites.length && readBehind(config.dataDir)) {
       if (opts.dryRun) {

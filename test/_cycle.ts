@@ -1,0 +1,51 @@
+/** Helpers for tests that run whole cycles in-process. */
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, relative } from 'node:path'
+import { loadConfig, type Config } from '../src/config.ts'
+import type { Sql } from '../src/db/client.ts'
+
+export const TABLES = [
+  'trades', 'portfolio_state', 'portfolio_positions', 'portfolio_snapshots',
+  'portfolio_history', 'signal_archives', 'trading_signals',
+  'events', 'markets', 'market_snapshots',
+] as const
+
+export function tempDir(label: string): string {
+  return mkdtempSync(join(tmpdir(), `prescient-${label}-`))
+}
+
+export function cfg(dataDir: string, phase: number, databaseUrl?: string, env: Record<string, string> = {}): Config {
+  return loadConfig({ phase, dataDir, databaseUrl, env, envFile: join(dataDir, 'no.env'), cwd: dataDir })
+}
+
+/** JSON files under the data dir, relative, ignoring the tool's own .prescient/ and logs/. */
+export function jsonFiles(dataDir: string): string[] {
+  if (!existsSync(dataDir)) return []
+  const out: string[] = []
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name)
+      if (e.isDirectory()) {
+        if (e.name !== '.prescient' && e.name !== 'logs') walk(p)
+      } else if (e.name.endsWith('.json')) out.push(relative(dataDir, p).replace(/\\/g, '/'))
+    }
+  }
+  walk(dataDir)
+  return out.sort()
+}
+
+export async function rowCounts(sql: Sql): Promise<Record<string, number>> {
+  const out: Record<string, number> = {}
+  for (const t of TABLES) {
+    const r = await sql<{ n: number }[]>`select count(*)::int as n from ${sql(t)}`
+    out[t] = r[0]!.n
+  }
+  return out
+}
+
+export async function truncateAll(sql: Sql): Promise<void> {
+  await sql`truncate ${sql([...TABLES])} restart identity cascade`
+}
+
+export const rmrf = (p: string) => rmSync(p, { recursive: true, force: true })
