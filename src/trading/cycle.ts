@@ -173,7 +173,7 @@ export async function runCycle(config: Config, opts: CycleOptions): Promise<Cycl
     return {
       phase: row.phase,
       phase_name: row.name,
-      source: source.source,
+      source: isSampleSpec(opts.source) ? `bundled ${opts.source} snapshot` : source.source,
       fallback: source.fallback ?? null,
       clock: clock.toISOString(),
       dry_run: !!opts.dryRun,
