@@ -146,7 +146,9 @@ export async function runCycle(config: Config, opts: CycleOptions): Promise<Cycl
       portfolio: outcome.portfolio,
       trades: outcome.trades,
       signals: outcome.signals,
-      archive: outcome.archive,
+      // archived_at is when the archive entry was written (wall clock): two cycles on the same
+      // recorded snapshot share a clock, and must not overwrite each other's archive entry.
+      archive: outcome.archive && { ...outcome.archive, archived_at: wall },
       history: outcome.history,
       rawEvents: source.fallback ? null : { fetched_at: source.fetchedAt, source: source.source, events: source.rawEvents },
       events: outcome.events,
