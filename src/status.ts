@@ -4,6 +4,7 @@
  * schema, row counts, last runs), the JSON files, disk space and the logs.
  * Nothing here throws for an unreachable database: status shows it instead.
  */
+import { readBehind, type BehindInfo } from './store/behind.ts'
 import { closeSync, existsSync, openSync, readSync, readdirSync, statSync, statfsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { Config, DbConfig } from './config.ts'
@@ -253,6 +254,8 @@ export interface StatusReport {
   files: FileInfo[]
   disk: DiskUsage
   logs: LogInfo
+  /** set while the database is behind the JSON files (a failed or interrupted DB write) */
+  dbBehind: BehindInfo | null
   warnings: string[]
 }
 
@@ -265,6 +268,8 @@ export async function gatherStatus(config: Config): Promise<StatusReport> {
   if (disk.warning) warnings.push(`the disk holding ${disk.path} is ${disk.usedPercent}% full (warning above ${DISK_WARN_PERCENT}%)`)
   if (database.reachable === false) warnings.push(`database ${database.database} is unreachable: ${database.error}`)
   if (database.migrations && !database.migrations.current) warnings.push('the database schema is not current: run `prescient migrate`')
+  const dbBehind = readBehind(config.dataDir)
+  if (dbBehind) warnings.push(`the database is behind the JSON files since ${dbBehind.since} (${dbBehind.reason}); the next cycle or \`prescient sync\` catches it up`)
   return {
     phase: {
       number: row.phase,
@@ -286,6 +291,7 @@ export async function gatherStatus(config: Config): Promise<StatusReport> {
     files: jsonFiles(config.dataDir),
     disk,
     logs: logInfo(config.logDir),
+    dbBehind,
     warnings,
   }
 }

@@ -58,7 +58,7 @@ describe.skipIf(!dbAvailable || !fixturesAvailable)('cycle sequence in phase 4',
     const open = await new JsonStore(dir).loadTrades({ status: 'open' })
     const held = new Set(open.map((t) => t.market_id))
     const markets = JSON.parse(readFileSync(fixture('gamma_markets_active_2026-01-31.json'), 'utf8')) as Record<string, unknown>[]
-    const resolved = markets
+    const resolved: Record<string, unknown>[] = markets
       .filter((m) => held.has(String(m.id)))
       .map((m) => ({ ...m, closed: true, umaResolutionStatus: 'resolved', outcomePrices: '["1", "0"]', updatedAt: '2026-02-10T00:00:00Z' }))
     expect(resolved.length).toBeGreaterThan(0)
