@@ -36,4 +36,5 @@ export const envArgs = {
 
 export const debugArgs = {
   debug: { type: 'boolean', description: 'Show stack traces on errors' },
+  'log-file': { type: 'boolean', description: 'Append to the dated log file even on a terminal (scheduled jobs pass it)' },
 } as const satisfies Record<string, ArgDef>

@@ -1,5 +1,6 @@
 /** Turn parsed flags into a Config; shared by the commands. */
-import { loadConfig, type Config } from '../src/config.ts'
+import { join } from 'node:path'
+import { loadConfig, resolvePath, type Config } from '../src/config.ts'
 import { enableFileLog } from '../src/logger.ts'
 
 export interface CommonFlags {
@@ -7,11 +8,25 @@ export interface CommonFlags {
   'data-dir'?: string
   'env-file'?: string
   'database-url'?: string
+  'log-file'?: boolean
 }
 
+/** Scheduled runs have no terminal (or pass --log-file under conhost): keep a dated log file. */
+const wantsFileLog = (args: CommonFlags, env: Record<string, string | undefined>) =>
+  env.PRESCIENT_LOG_FILE !== 'off' && (args['log-file'] === true || !process.stderr.isTTY)
+
 export function configFrom(args: CommonFlags): Config {
-  const config = loadConfig({ phase: args.phase, dataDir: args['data-dir'], envFile: args['env-file'], databaseUrl: args['database-url'] })
-  // Scheduled runs have no terminal: keep a dated log file for the morning after.
-  if (!process.stderr.isTTY && config.env.PRESCIENT_LOG_FILE !== 'off') enableFileLog(config.logDir)
+  let config: Config
+  try {
+    config = loadConfig({ phase: args.phase, dataDir: args['data-dir'], envFile: args['env-file'], databaseUrl: args['database-url'] })
+  } catch (err) {
+    // A broken .env in a scheduled run must still leave a line in the log file.
+    if (wantsFileLog(args, process.env)) {
+      const dataDir = args['data-dir'] ?? process.env.PRESCIENT_DATA_DIR ?? 'data'
+      enableFileLog(resolvePath(process.cwd(), process.env.PRESCIENT_LOG_DIR ?? join(dataDir, 'logs')))
+    }
+    throw err
+  }
+  if (wantsFileLog(args, config.env)) enableFileLog(config.logDir)
   return config
 }

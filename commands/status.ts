@@ -22,6 +22,8 @@ function render(r: StatusReport): void {
       ['DB writes', list(p.dbWrites)],
       ['reads from', p.reads],
       ['on DB failure', p.onDbFailure],
+      ['last cycle', r.lastCycle.at ? `${r.lastCycle.at} (phase ${r.lastCycle.phase}, clock ${r.lastCycle.clock})` : 'never (in this data dir)'],
+      ['database behind JSON', r.dbBehind ? `yes, since ${r.dbBehind.since}: ${r.dbBehind.reason}` : 'no'],
     ],
   )
   const d = r.database

@@ -2,10 +2,19 @@
  * Crash-safe JSON writes: temp file in the same directory, fsync, rename over
  * the target, fsync the directory. A crash at any point leaves the old file or
  * the new one, never a partial one (rename is atomic within one filesystem).
+ *
+ * Several files written together (one cycle) share a roll-forward journal: once
+ * every temp is on disk, the list of renames is written (atomically) to the
+ * journal, then the renames run, then the journal goes. A crash during the
+ * renames leaves the journal, and the next reader (`recoverJournal`, called by
+ * JsonStore) finishes them, so the files never mix two cycles. The crash tests
+ * (test/crash.test.ts) found exactly that mix before the journal existed.
  */
+import { existsSync, readFileSync, renameSync, unlinkSync } from 'node:fs'
 import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
 
 export interface JsonWrite {
   path: string
@@ -89,8 +98,9 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
  * renamed, so a failure while serialising or writing changes no target at all
  * and the window in which only some targets are new is a few renames long.
  */
-export async function writeJsonAtomicMany(entries: readonly JsonWrite[]): Promise<void> {
+export async function writeJsonAtomicMany(entries: readonly JsonWrite[], opts: { journal?: string } = {}): Promise<void> {
   if (entries.length === 0) return
+  const journal = entries.length > 1 ? opts.journal : undefined
   const dirs = [...new Set(entries.map((e) => dirname(e.path)))]
   for (const d of dirs) await mkdir(d, { recursive: true })
   const texts = entries.map((e) => serializeJson(e.value))
@@ -101,6 +111,19 @@ export async function writeJsonAtomicMany(entries: readonly JsonWrite[]): Promis
     await Promise.all(temps.map((t) => unlink(t).catch(() => {})))
     throw err
   }
+  if (journal) {
+    // from here on, a crash rolls forward: every temp is complete and synced
+    const info: Journal = { pid: process.pid, host: hostname(), renames: entries.map((e, k) => [temps[k]!, e.path]) }
+    await mkdir(dirname(journal), { recursive: true })
+    try {
+      const jt = await writeTemp(journal, JSON.stringify(info))
+      await renameRetry(jt, journal)
+      await syncDir(dirname(journal))
+    } catch (err) {
+      await Promise.all(temps.map((t) => unlink(t).catch(() => {})))
+      throw err
+    }
+  }
   let renamed = 0
   try {
     for (const [k, e] of entries.entries()) {
@@ -108,10 +131,57 @@ export async function writeJsonAtomicMany(entries: readonly JsonWrite[]): Promis
       renamed++
     }
   } finally {
+    // a failed rename (not a crash) cannot be finished later: drop the temps and the journal
     await Promise.all(temps.slice(renamed).map((t) => unlink(t).catch(() => {})))
   }
-  for (const d of dirs) {
-    await syncDir(d)
-    await sweepStale(d)
+  for (const d of dirs) await syncDir(d)
+  if (journal) await unlink(journal).catch(() => {})
+  for (const d of dirs) await sweepStale(d)
+}
+
+interface Journal {
+  pid: number
+  host: string
+  renames: [string, string][]
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
+}
+
+/**
+ * Finish the renames of a multi-file write that a crash interrupted (see the top of
+ * this file). A journal whose writer is still running is left alone. Returns the
+ * number of files renamed. Synchronous, so a constructor can call it before any read.
+ */
+export function recoverJournal(journal: string): number {
+  if (!existsSync(journal)) return 0
+  let info: Journal
+  try {
+    info = JSON.parse(readFileSync(journal, 'utf8')) as Journal
+  } catch {
+    return 0 // written atomically, so unreadable means unreadable now (permissions): leave it
+  }
+  if (info.host === hostname() && info.pid !== process.pid && alive(info.pid)) return 0
+  let n = 0
+  for (const [tmp, target] of info.renames ?? []) {
+    if (!existsSync(tmp)) continue
+    try {
+      renameSync(tmp, target)
+      n++
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    }
+  }
+  try {
+    unlinkSync(journal)
+  } catch {
+    // another reader finished first
+  }
+  return n
 }

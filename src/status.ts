@@ -5,7 +5,7 @@
  * Nothing here throws for an unreachable database: status shows it instead.
  */
 import { readBehind, type BehindInfo } from './store/behind.ts'
-import { closeSync, existsSync, openSync, readSync, readdirSync, statSync, statfsSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync, statfsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { Config, DbConfig } from './config.ts'
 import { connect, type Q, type Sql } from './db/client.ts'
@@ -135,7 +135,7 @@ export function logInfo(dir: string): LogInfo {
     }
     const lines = text.split(/\r?\n/)
     for (let i = lines.length - 1; i >= 0; i--) {
-      if (/\b(ERROR|FATAL)\b/.test(lines[i]!)) {
+      if (/\b(ERROR|FATAL)\b|\[(error|fatal)\]/.test(lines[i]!)) {
         lastError = { file: e.name, line: mask(lines[i]!.trim()).slice(0, 400) }
         break
       }
@@ -254,9 +254,19 @@ export interface StatusReport {
   files: FileInfo[]
   disk: DiskUsage
   logs: LogInfo
+  /** the last cycle as the data dir recorded it (works without a database) */
+  lastCycle: { at: string | null; phase: string | null; clock: string | null }
   /** set while the database is behind the JSON files (a failed or interrupted DB write) */
   dbBehind: BehindInfo | null
   warnings: string[]
+}
+
+function readJsonMetadata(dataDir: string): Record<string, string> {
+  try {
+    return JSON.parse(readFileSync(join(dataDir, '.prescient', 'metadata.json'), 'utf8')) as Record<string, string>
+  } catch {
+    return {}
+  }
 }
 
 export async function gatherStatus(config: Config): Promise<StatusReport> {
@@ -268,6 +278,8 @@ export async function gatherStatus(config: Config): Promise<StatusReport> {
   if (disk.warning) warnings.push(`the disk holding ${disk.path} is ${disk.usedPercent}% full (warning above ${DISK_WARN_PERCENT}%)`)
   if (database.reachable === false) warnings.push(`database ${database.database} is unreachable: ${database.error}`)
   if (database.migrations && !database.migrations.current) warnings.push('the database schema is not current: run `prescient migrate`')
+  const meta = readJsonMetadata(config.dataDir)
+  const lastCycle = { at: meta.last_cycle_at ?? null, phase: meta.last_cycle_phase ?? null, clock: meta.last_cycle_clock ?? null }
   const dbBehind = readBehind(config.dataDir)
   if (dbBehind) warnings.push(`the database is behind the JSON files since ${dbBehind.since} (${dbBehind.reason}); the next cycle or \`prescient sync\` catches it up`)
   return {
@@ -291,6 +303,7 @@ export async function gatherStatus(config: Config): Promise<StatusReport> {
     files: jsonFiles(config.dataDir),
     disk,
     logs: logInfo(config.logDir),
+    lastCycle,
     dbBehind,
     warnings,
   }

@@ -21,7 +21,7 @@ import { upsertTrades } from './db/queries/trades.ts'
 import type { Group } from './phase.ts'
 import { archiveRel, FILES } from './schema/files.ts'
 import { clearBehind } from './store/behind.ts'
-import { JsonStore } from './store/json.ts'
+import { JsonStore, journalPath } from './store/json.ts'
 import { PgStore } from './store/postgres.ts'
 
 export interface SyncReport {
@@ -118,7 +118,7 @@ export async function syncDbToJson(sql: Sql, dataDir: string): Promise<SyncRepor
   for (const [month, entries] of months) put.push({ path: json.path(archiveRel(month)), value: entries })
   // The JSON twin of system_metadata, so a later cycle in phase <= 5 knows JSON has caught up.
   put.push({ path: json.path(FILES.metadata.rel), value: { ...(await json.loadMetadata()), ...(await getMetadata(sql)) } })
-  await writeJsonAtomicMany(put)
+  await writeJsonAtomicMany(put, { journal: journalPath(dataDir) })
   clearBehind(dataDir)
   const rows = { trades: trades.length, portfolio_positions: portfolio?.positions.length ?? 0, trading_signals: signals.length, portfolio_history: history.length, signal_archives: archives.length, events: events.length, markets: markets.length }
   return { direction: 'db-to-json', groups: ['portfolio', 'history', 'signals', 'markets'], rows, summary: summarise(rows) }

@@ -7,7 +7,7 @@ import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { EventRecord, HistoryRow, MarketRecord, Portfolio, Position, Signal, SignalArchive, Trade } from '../domain.ts'
 import type { Group } from '../phase.ts'
-import { writeJsonAtomicMany, type JsonWrite } from '../atomic.ts'
+import { recoverJournal, writeJsonAtomicMany, type JsonWrite } from '../atomic.ts'
 import { logger } from '../logger.ts'
 import { ARCHIVE_DIR, ARCHIVE_FILE_RE, ArchiveFileSchema, FILES, archiveRel, readJsonFile } from '../schema/files.ts'
 import { checkChanges } from './changes.ts'
@@ -30,10 +30,17 @@ function upsertInto<T>(existing: readonly T[], changes: readonly T[], key: (x: T
   return out
 }
 
+/** The roll-forward journal of a multi-file commit (src/atomic.ts). */
+export const journalPath = (dataDir: string) => join(dataDir, '.prescient', 'commit.journal')
+
 export class JsonStore implements Store {
   readonly kind = 'json'
 
-  constructor(readonly dataDir: string) {}
+  constructor(readonly dataDir: string) {
+    // a commit a crash cut short between its renames is finished before anything is read
+    const n = recoverJournal(journalPath(dataDir))
+    if (n) logger.warn(`finished an interrupted JSON commit in ${dataDir} (${n} file${n === 1 ? '' : 's'})`)
+  }
 
   path(rel: string): string {
     return join(this.dataDir, rel)
@@ -132,7 +139,7 @@ export class JsonStore implements Store {
       put(FILES.markets.rel, c.markets)
     }
     put(FILES.metadata.rel, { ...(await this.loadMetadata()), ...c.metadata })
-    await writeJsonAtomicMany(writes)
+    await writeJsonAtomicMany(writes, { journal: journalPath(this.dataDir) })
   }
 
   async close(): Promise<void> {}

@@ -19,7 +19,7 @@ import { PgStore } from '../store/postgres.ts'
 import { RoutedStore } from '../store/routed.ts'
 import type { CycleChanges } from '../store/types.ts'
 import { syncJsonToDb } from '../sync.ts'
-import { loadSource } from './gamma.ts'
+import { gammaOptionsFromEnv, loadSource } from './gamma.ts'
 import { runTradingLogic, strategyFromEnv } from './logic.ts'
 import { isSampleSpec, samplePath } from './sample.ts'
 import type { Reject, SourceData, TradingStats } from './types.ts'
@@ -128,7 +128,7 @@ export async function runCycle(config: Config, opts: CycleOptions): Promise<Cycl
     const openTrades = await store.loadTrades({ status: 'open' })
 
     const spec = isSampleSpec(opts.source) ? samplePath(opts.source) : opts.source
-    const source = await loadSource(spec, { gammaUrl: config.gammaUrl, dataDir: config.dataDir, bundledSnapshot: samplePath('sample') })
+    const source = await loadSource(spec, { gammaUrl: config.gammaUrl, dataDir: config.dataDir, bundledSnapshot: samplePath('sample'), ...gammaOptionsFromEnv(config.env) })
     if (source.rejects.length) warn(`${source.rejects.length} source record(s) failed validation and were skipped (first: ${source.rejects[0]!.where}: ${source.rejects[0]!.reason})`)
     if (source.fallback) warn(`live data unavailable (${source.fallback.reason}); used ${source.fallback.from}`)
 

@@ -26,6 +26,8 @@ export interface FetchEventsOptions {
   sleep?: (ms: number) => Promise<void>
   /** [0,1) source for jitter; injectable for tests */
   random?: () => number
+  /** first backoff step (doubles per attempt, capped at 15 s) */
+  baseDelayMs?: number
 }
 
 const BASE_DELAY_MS = 500
@@ -44,8 +46,8 @@ class Transient extends Error {
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 /** Backoff for attempt n (0-based): base × 2^n, capped, with "equal jitter" so clients do not retry in lockstep. */
-export function backoffMs(n: number, random: () => number = Math.random): number {
-  const exp = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** n)
+export function backoffMs(n: number, random: () => number = Math.random, base = BASE_DELAY_MS): number {
+  const exp = Math.min(MAX_DELAY_MS, base * 2 ** n)
   return Math.round(exp / 2 + (random() * exp) / 2)
 }
 
@@ -98,13 +100,17 @@ export async function fetchEvents(opts: FetchEventsOptions): Promise<SourceData>
     let last = ''
     for (let attempt = 0; attempt <= retries; attempt++) {
       try {
-        items = await getPage(url, { timeoutMs, fetchImpl })
+        const got = await getPage(url, { timeoutMs, fetchImpl })
+        // Gamma always has open events: an empty first page is an outage in disguise (a bad
+        // deploy, a misrouted proxy), and trading on it would overwrite the last good backup.
+        if (page === 0 && got.length === 0) throw new Transient('the API returned no events at all (an empty first page)')
+        items = got
         break
       } catch (err) {
         if (!(err instanceof Transient)) throw err
         last = err.message
         if (attempt === retries) break
-        const wait = err.retryAfterMs ?? backoffMs(attempt, random)
+        const wait = err.retryAfterMs ?? backoffMs(attempt, random, opts.baseDelayMs)
         logger.warn(`Gamma API ${url}: ${err.message}; retry ${attempt + 1}/${retries} in ${wait} ms`)
         await sleep(wait)
       }
@@ -126,8 +132,25 @@ export interface LoadSourceOptions {
   fetchImpl?: FetchLike
   timeoutMs?: number
   retries?: number
+  baseDelayMs?: number
   sleep?: (ms: number) => Promise<void>
   now?: Date
+}
+
+/**
+ * PRESCIENT_GAMMA_TIMEOUT_MS (per request, default 15000), PRESCIENT_GAMMA_RETRIES (extra
+ * attempts per page, default 3) and PRESCIENT_GAMMA_BACKOFF_MS (first backoff step, default
+ * 500): for slow links, and for tests that must not wait seconds per retry.
+ */
+export function gammaOptionsFromEnv(env: Record<string, string | undefined>): Pick<LoadSourceOptions, 'timeoutMs' | 'retries' | 'baseDelayMs'> {
+  const read = (key: string, min: number): number | undefined => {
+    const raw = env[key]
+    if (raw === undefined || raw.trim() === '') return undefined
+    const n = Number(raw)
+    if (!Number.isInteger(n) || n < min) throw new PrescientError(`${key} must be a whole number >= ${min}, got ${JSON.stringify(raw)}`, Exit.usage)
+    return n
+  }
+  return { timeoutMs: read('PRESCIENT_GAMMA_TIMEOUT_MS', 1), retries: read('PRESCIENT_GAMMA_RETRIES', 0), baseDelayMs: read('PRESCIENT_GAMMA_BACKOFF_MS', 0) }
 }
 
 /**
@@ -138,7 +161,7 @@ export interface LoadSourceOptions {
 export async function loadSource(spec: string, opts: LoadSourceOptions): Promise<SourceData> {
   if (spec !== 'api') return loadRecorded(spec)
   try {
-    return await fetchEvents({ baseUrl: opts.gammaUrl, fetchImpl: opts.fetchImpl, timeoutMs: opts.timeoutMs, retries: opts.retries, sleep: opts.sleep })
+    return await fetchEvents({ baseUrl: opts.gammaUrl, fetchImpl: opts.fetchImpl, timeoutMs: opts.timeoutMs, retries: opts.retries, baseDelayMs: opts.baseDelayMs, sleep: opts.sleep })
   } catch (err) {
     const reason = errorMessage(err)
     const backup = join(opts.dataDir, 'events', 'raw_events_backup.json')
