@@ -5,9 +5,10 @@
  * runs each, next to a compiled Bun hello-world built in the same run, so the
  * figure separates "Bun runtime start" from "prescient's own start-up".
  *
- *   bun scripts/bench-startup.ts [--runs 20] [--binary dist/prescient-linux-x64] [--json]
+ *   bun scripts/bench-startup.ts [--runs 20] [--binary dist/prescient-linux-x64] [--json] [--variants]
  *
- * Without --binary the host binary is built first into a temp folder. Run heavy
+ * Without --binary the host binary is built first into a temp folder. --variants also
+ * builds and times the binary without chunk splitting and/or without bytecode. Run heavy
  * benchmarks one at a time machine-wide: `flock /tmp/prescient-bench.lock bun scripts/bench-startup.ts`.
  * Targets: --version <= 50 ms, --help <= 80 ms (median).
  */
@@ -71,6 +72,18 @@ if (import.meta.main) {
     const r = await Bun.build({ entrypoints: [hello], target: 'bun', minify: true, compile: { outfile: helloBin, autoloadDotenv: false, autoloadBunfig: false } })
     if (!r.success) throw new Error('building the hello-world baseline failed')
 
+    if (argv.includes('--variants')) {
+      // Why the build splits chunks and compiles to bytecode: the same binary built four ways.
+      const variants = { plain: { splitting: false, bytecode: false }, splitting: { splitting: true, bytecode: false }, bytecode: { splitting: false, bytecode: true }, 'splitting+bytecode': { splitting: true, bytecode: true } }
+      console.log(`${runs} runs each, median (min / p90 / max) ms`)
+      for (const [name, opts] of Object.entries(variants)) {
+        const [b] = await buildBinaries({ targets: [hostTarget()], outdir: join(work, name), log: () => {}, ...opts })
+        for (const args of [['--version'], ['--help']]) {
+          const s = measure([b!.path, ...args], runs, work)
+          console.log(`${name.padEnd(20)} ${args[0]!.padEnd(10)} ${String(s.median_ms).padStart(6)}  (${s.min_ms} / ${s.p90_ms} / ${s.max_ms})`)
+        }
+      }
+    }
     const result = {
       machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? 'unknown', memory_gib: Math.round(totalmem() / 2 ** 30), platform: `${process.platform}-${process.arch}`, bun: Bun.version },
       runs,

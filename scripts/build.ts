@@ -54,6 +54,7 @@ export interface BuildOptions {
   commit?: string
   minify?: boolean
   bytecode?: boolean
+  splitting?: boolean
   log?: (line: string) => void
 }
 
@@ -72,6 +73,7 @@ export async function buildBinaries(o: BuildOptions): Promise<Built[]> {
   const commit = o.commit ?? gitCommit()
   mkdirSync(o.outdir, { recursive: true })
   const out: Built[] = []
+  const host = hostTarget()
   for (const target of o.targets) {
     const t = TARGETS[target]
     const outfile = join(o.outdir, t.file)
@@ -84,8 +86,10 @@ export async function buildBinaries(o: BuildOptions): Promise<Built[]> {
       minify: o.minify ?? true,
       // Start-up: split chunks keep the lazily imported commands (postgres.js, prompts)
       // out of what `--version`/`--help` load, and bytecode skips parsing at run time.
-      splitting: true,
-      bytecode: o.bytecode ?? true,
+      // Bytecode only for the machine's own target: JSC bytecode made by a cross-compile
+      // has crashed executables at launch on the target OS (oven-sh/bun#18416, #24178).
+      splitting: o.splitting ?? true,
+      bytecode: o.bytecode ?? target === host,
       define: { PRESCIENT_COMMIT: JSON.stringify(commit) },
       compile: { target: t.bun, outfile, autoloadDotenv: false, autoloadBunfig: false },
       throw: false,
@@ -95,7 +99,8 @@ export async function buildBinaries(o: BuildOptions): Promise<Built[]> {
       throw new Error(`build for ${target} failed`)
     }
     const built = { target, path: outfile, bytes: statSync(outfile).size, sha256: sha256(outfile), ms: Math.round(performance.now() - started) }
-    log(`built ${basename(outfile)} (${(built.bytes / 2 ** 20).toFixed(1)} MiB, ${built.ms} ms, commit ${commit})`)
+    const bc = (o.bytecode ?? target === host) ? ', bytecode' : ''
+    log(`built ${basename(outfile)} (${(built.bytes / 2 ** 20).toFixed(1)} MiB, ${built.ms} ms, commit ${commit}${bc})`)
     out.push(built)
   }
   // sha256sum format: "<hex>  <name>", checkable with `sha256sum -c sha256sums.txt` in the folder.
@@ -122,7 +127,7 @@ function flag(argv: string[], name: string): string | undefined {
 if (import.meta.main) {
   const argv = process.argv.slice(2)
   if (argv.includes('--help')) {
-    console.log('usage: bun scripts/build.ts [--target host|all|linux-x64,windows-x64,darwin-arm64] [--outdir dist] [--no-minify] [--no-bytecode]')
+    console.log('usage: bun scripts/build.ts [--target host|all|linux-x64,windows-x64,darwin-arm64] [--outdir dist] [--no-minify] [--bytecode|--no-bytecode] [--no-splitting]')
     process.exit(0)
   }
   try {
@@ -130,7 +135,8 @@ if (import.meta.main) {
       targets: parseTargets(flag(argv, '--target')),
       outdir: resolve(flag(argv, '--outdir') ?? join(ROOT, 'dist')),
       minify: !argv.includes('--no-minify'),
-      bytecode: !argv.includes('--no-bytecode'),
+      bytecode: argv.includes('--no-bytecode') ? false : argv.includes('--bytecode') ? true : undefined,
+      splitting: !argv.includes('--no-splitting'),
     })
   } catch (err) {
     console.error(`build failed: ${(err as Error).message}`)

@@ -22,7 +22,10 @@ function unquote(v: string): string {
     const end = v.lastIndexOf(q)
     if (end > 0) {
       const inner = v.slice(1, end)
-      return q === '"' ? inner.replace(/\\(["\\n])/g, (_, c: string) => (c === 'n' ? '\n' : c)) : inner
+      if (q === "'") return inner
+      // "C:\new\data" is a Windows path, not a line break: keep its backslashes.
+      if (/^[A-Za-z]:\\|^\\\\/.test(inner)) return inner.replace(/\\"/g, '"')
+      return inner.replace(/\\(["\\n])/g, (_, c: string) => (c === 'n' ? '\n' : c))
     }
   }
   // unquoted: a # after whitespace starts a comment (the seed writes `false  # note`)
@@ -36,7 +39,10 @@ export function readEnvFile(path: string): Record<string, string> {
 }
 
 function quoteValue(v: string): string {
-  return /^[A-Za-z0-9_./:@%+,-]*$/.test(v) ? v : `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`
+  if (/^[A-Za-z0-9_./:@%+,-]*$/.test(v)) return v
+  // single quotes are literal (backslashes, $, # and spaces survive as they are)
+  if (!/['\r\n]/.test(v)) return `'${v}'`
+  return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`
 }
 
 /** Set keys in a .env file, keeping all other lines; created or left with mode 0600. */

