@@ -32,7 +32,16 @@ export default defineCommand({
   },
   async run({ args }) {
     const config = configFrom(args)
-    const report = await runCycle(config, { source: args.source ?? 'api', now: args.now, dryRun: args['dry-run'] })
+    // Last resort against a hang nothing else catches: exit, and let the next scheduled run
+    // start. Safe by construction: JSON writes are atomic and journaled, and the server rolls
+    // back a transaction whose client went away. The stale lock is recovered next time.
+    const limitS = Number(config.env.PRESCIENT_CYCLE_TIMEOUT_S ?? 540)
+    const watchdog = setTimeout(() => {
+      logger.error(`the cycle did not finish within ${limitS} s and was stopped; nothing half-written is left behind`)
+      process.exit(1)
+    }, limitS * 1000)
+    watchdog.unref()
+    const report = await runCycle(config, { source: args.source ?? 'api', now: args.now, dryRun: args['dry-run'] }).finally(() => clearTimeout(watchdog))
     if (args.json) printJson(report)
     else render(report)
     return 0

@@ -15,7 +15,7 @@ import type { Sql } from '../src/db/client.ts'
 import { GROUPS, GROUP_TABLES, phaseRow, type Group } from '../src/phase.ts'
 import { FILES, readJsonFile } from '../src/schema/files.ts'
 import { readBehind } from '../src/store/behind.ts'
-import { JsonStore } from '../src/store/json.ts'
+import { JsonStore, journalPath } from '../src/store/json.ts'
 import { PgStore } from '../src/store/postgres.ts'
 import { lockPath } from '../src/lock.ts'
 import { isoN } from '../src/db/queries/_util.ts'
@@ -305,6 +305,8 @@ export interface KillOutcome {
   /** what the kill interrupted, for the summary */
   landed: 'nothing written' | 'JSON committed, DB behind' | 'cycle committed' | 'DB committed' | 'JSON committed'
   staleLock: boolean
+  /** a multi-file JSON commit was cut between renames and its journal rolled forward on the next read */
+  journal: boolean
   temps: number
   lost: number
 }
@@ -331,6 +333,7 @@ export async function checkAfterKill(ctx: KillContext): Promise<KillOutcome> {
   let lost = 0
   const jsonWritten = row.jsonWrites.length > 0
   let jsonTradeIds = new Set<string>()
+  const journal = existsSync(journalPath(ctx.dir))
 
   try {
     const j = await loadAllJson(ctx.dir)
@@ -403,7 +406,7 @@ export async function checkAfterKill(ctx: KillContext): Promise<KillOutcome> {
     : killedDb
       ? 'DB committed'
       : 'nothing written'
-  return { violations: v, landed, staleLock: existsSync(lockPath(ctx.dir)), temps: leftoverTemps(ctx.dir).length, lost }
+  return { violations: v, landed, staleLock: existsSync(lockPath(ctx.dir)), journal, temps: leftoverTemps(ctx.dir).length, lost }
 }
 
 function jsonFilesUnder(dir: string): string[] {

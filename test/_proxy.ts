@@ -2,17 +2,18 @@
  * A tiny TCP proxy on 127.0.0.1 for network-failure tests: put it between the
  * cycle and PostgreSQL, then cut it (every connection reset, new ones refused),
  * stall it (sockets stay open, nothing flows: a partition without a RST), or
- * arm it to cut when the client sends a given statement (before it reaches the
- * server, or just after, so the reply is lost). No mocks: the server is real.
+ * arm it to cut when the client sends a given statement (it never reaches the
+ * server) or when the server answers one (the answer is lost, e.g. a COMMIT that
+ * happened but was never acknowledged). No mocks: the server is real.
  */
 import type { Socket, TCPSocketListener } from 'bun'
 
 type Mode = 'open' | 'cut' | 'stall'
 
 interface Trigger {
+  /** 'up': bytes from the client (never sent on); 'down': the server's answer (dropped) */
+  dir: 'up' | 'down'
   match: RegExp
-  /** true: the matching bytes reach the server, its reply is lost; false: they never leave */
-  forward: boolean
   then: 'cut' | 'stall'
   fired: boolean
   resolve: () => void
@@ -88,7 +89,17 @@ export class TcpProxy {
               },
               data(server, chunk) {
                 if (self.mode !== 'open' || pair.closed) return
-                send(pair.client, new Uint8Array(chunk))
+                const bytes = new Uint8Array(chunk)
+                const text = Buffer.from(bytes).toString('latin1')
+                const t = self.triggers.find((x) => !x.fired && x.dir === 'down' && x.match.test(text))
+                if (t) {
+                  // the server did it; the client never hears
+                  t.fired = true
+                  if (t.then === 'cut') self.cut()
+                  else self.stall()
+                  return t.resolve()
+                }
+                send(pair.client, bytes)
               },
               drain: flush,
               close() {
@@ -106,17 +117,12 @@ export class TcpProxy {
           const bytes = new Uint8Array(chunk)
           const text = Buffer.from(bytes).toString('latin1')
           for (const o of self.observers) if (o.match.test(text)) o.cb()
-          const t = self.triggers.find((x) => !x.fired && x.match.test(text))
+          const t = self.triggers.find((x) => !x.fired && x.dir === 'up' && x.match.test(text))
           if (t) {
             t.fired = true
-            if (t.forward) self.up(pair, bytes)
-            // let the forwarded bytes leave before the cut
-            setTimeout(() => {
-              if (t.then === 'cut') self.cut()
-              else self.stall()
-              t.resolve()
-            }, t.forward ? 20 : 0)
-            return
+            if (t.then === 'cut') self.cut()
+            else self.stall()
+            return t.resolve()
           }
           self.up(pair, bytes)
         },
@@ -181,12 +187,22 @@ export class TcpProxy {
   }
 
   /**
-   * Cut (or stall) when the client sends bytes matching `match`, e.g. /insert into "?trades/i.
-   * Resolves when it fired.
+   * Cut (or stall) when the client sends bytes matching `match` (e.g. /lock_timeout/): they
+   * never reach the server. Resolves when it fired.
    */
-  arm(match: RegExp, opts: { forward?: boolean; then?: 'cut' | 'stall' } = {}): Promise<void> {
+  arm(match: RegExp, opts: { then?: 'cut' | 'stall' } = {}): Promise<void> {
     return new Promise((resolve) => {
-      this.triggers.push({ match, forward: opts.forward ?? false, then: opts.then ?? 'cut', fired: false, resolve })
+      this.triggers.push({ dir: 'up', match, then: opts.then ?? 'cut', fired: false, resolve })
+    })
+  }
+
+  /**
+   * Cut (or stall) when the SERVER answers with bytes matching `match`, dropping that answer:
+   * e.g. /COMMIT\x00/ (CommandComplete) loses the reply of a commit that happened.
+   */
+  armReply(match: RegExp, opts: { then?: 'cut' | 'stall' } = {}): Promise<void> {
+    return new Promise((resolve) => {
+      this.triggers.push({ dir: 'down', match, then: opts.then ?? 'cut', fired: false, resolve })
     })
   }
 

@@ -15,15 +15,19 @@
  * PRESCIENT_CRASH_SEED replays a run (the seed is printed on failure).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { dirname, join } from 'node:path'
 import { createTestDb, dbAvailable, type TestDb } from './_db.ts'
 import { fixture, fixturesAvailable } from './_fixtures.ts'
 import { rmrf, tempDir, truncateAll } from './_cycle.ts'
-import { FULL, assertLevel, checkAfterKill, dbFacts, jsonCommitTrigger, recordFigures, runChild, type KillOutcome, type KillTrigger } from './_crash.ts'
+import { BUN, FULL, assertLevel, checkAfterKill, dbFacts, jsonCommitTrigger, recordFigures, runChild, type KillOutcome, type KillTrigger } from './_crash.ts'
 import { startProxy } from './_proxy.ts'
 import { lockPath } from '../src/lock.ts'
+import { logger } from '../src/logger.ts'
 import { phaseRow } from '../src/phase.ts'
 import { readBehind } from '../src/store/behind.ts'
+import { JsonStore, journalPath } from '../src/store/json.ts'
 
 /** default: one kill per mode (2 or 3 per phase, 10 in all); full: 15 per phase (60) */
 const KILLS_OVERRIDE = process.env.PRESCIENT_CRASH_KILLS ? Number(process.env.PRESCIENT_CRASH_KILLS) : null
@@ -50,20 +54,25 @@ interface Figures {
   byMode: Record<string, number>
   completedBeforeKill: number
   staleLocks: number
+  journalsRolledForward: number
   temps: number
   lost: number
   violations: number
   landed: Record<string, number>
   windows: Record<string, Record<string, number>>
 }
-const figures: Figures = { kills: 0, byMode: {}, windows: {}, completedBeforeKill: 0, staleLocks: 0, temps: 0, lost: 0, violations: 0, landed: {} }
+const figures: Figures = { kills: 0, byMode: {}, windows: {}, completedBeforeKill: 0, staleLocks: 0, journalsRolledForward: 0, temps: 0, lost: 0, violations: 0, landed: {} }
 
 describe.skipIf(!dbAvailable || !fixturesAvailable)(`crash safety (seed ${SEED})`, () => {
   let t: TestDb
+  const level = logger.level
   beforeAll(async () => {
+    // the checks read the data dir the way the next run would, which finishes interrupted commits (a warning each)
+    logger.level = 0
     t = await createTestDb('crash')
   })
   afterAll(async () => {
+    logger.level = level
     await t?.drop()
     recordFigures('crash', { ...figures, seed: SEED })
   })
@@ -145,6 +154,7 @@ describe.skipIf(!dbAvailable || !fixturesAvailable)(`crash safety (seed ${SEED})
             figures.lost += out.lost
             figures.temps += out.temps
             if (out.staleLock) figures.staleLocks++
+            if (out.journal) figures.journalsRolledForward++
             for (const v of out.violations) problems.push(`${where}: ${v}`)
 
             // the next clean cycle: takes over a stale lock, catches up, and leaves both stores level
@@ -181,4 +191,51 @@ describe.skipIf(!dbAvailable || !fixturesAvailable)(`crash safety (seed ${SEED})
       (FULL ? 240 : 40) * 1000,
     )
   }
+})
+
+describe('the JSON commit journal', () => {
+  const write = (p: string, s: string) => {
+    mkdirSync(dirname(p), { recursive: true })
+    writeFileSync(p, s)
+  }
+  function interrupted(dir: string, pid: number) {
+    // a two-file commit killed after its first rename: portfolio.json is new, paper_trades.json old
+    const portfolio = join(dir, 'trades/portfolio.json')
+    const trades = join(dir, 'trades/paper_trades.json')
+    write(portfolio, '{"new": true}')
+    write(trades, '[]')
+    const tmp = join(dir, 'trades/.paper_trades.json.1.beef.prescient-tmp')
+    write(tmp, '["new"]')
+    write(journalPath(dir), JSON.stringify({ pid, host: hostname(), renames: [[join(dir, 'trades/.portfolio.json.1.dead.prescient-tmp'), portfolio], [tmp, trades]] }))
+    return { trades, tmp }
+  }
+
+  test('a commit cut between its renames is finished by the next reader', async () => {
+    const dir = tempDir('journal')
+    try {
+      const dead = Bun.spawn([BUN, '-e', '0'])
+      await dead.exited
+      const { trades, tmp } = interrupted(dir, dead.pid)
+      new JsonStore(dir)
+      expect(readFileSync(trades, 'utf8')).toBe('["new"]')
+      expect(existsSync(tmp)).toBe(false)
+      expect(existsSync(journalPath(dir))).toBe(false)
+    } finally {
+      rmrf(dir)
+    }
+  })
+
+  test("a journal whose writer is still running is left to it", async () => {
+    const dir = tempDir('journal-live')
+    const live = Bun.spawn([BUN, '-e', 'await Bun.sleep(10000)'])
+    try {
+      const { trades } = interrupted(dir, live.pid)
+      new JsonStore(dir)
+      expect(readFileSync(trades, 'utf8')).toBe('[]')
+      expect(existsSync(journalPath(dir))).toBe(true)
+    } finally {
+      live.kill('SIGKILL')
+      rmrf(dir)
+    }
+  })
 })

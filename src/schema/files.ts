@@ -29,7 +29,8 @@ export function toIsoUtc(s: string): string | null {
   return new Date(t).toISOString()
 }
 
-const show = (x: unknown) => (typeof x === 'string' ? JSON.stringify(x.length > 60 ? `${x.slice(0, 57)}...` : x) : String(x))
+const show = (x: unknown) =>
+  typeof x === 'string' ? JSON.stringify(x.length > 60 ? `${x.slice(0, 57)}...` : x) : Array.isArray(x) ? 'an array' : x && typeof x === 'object' ? 'an object' : String(x)
 
 const time = v.pipe(
   v.string(),

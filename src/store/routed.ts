@@ -3,6 +3,7 @@
  * phase matrix. All phase behaviour for storage lives in PHASES (src/phase.ts);
  * this class only follows it.
  */
+import { isUnreachable } from '../db/client.ts'
 import { Exit, PrescientError, errorMessage } from '../errors.ts'
 import { logger } from '../logger.ts'
 import { mask } from '../mask.ts'
@@ -19,6 +20,19 @@ export interface RoutedOptions {
   dbError?: unknown
   /** read-only commands (status, report) may use JSON as the phase-6 emergency fallback */
   readOnly?: boolean
+  /** deadline for each database operation (a link that goes silent never errors by itself) */
+  dbTimeoutMs?: number
+}
+
+export const DEFAULT_DB_TIMEOUT_MS = 60_000
+
+/** Reject after `ms`: postgres.js has no client-side query timeout, and a silent TCP link hangs for minutes. */
+export function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`${what} did not answer within ${ms / 1000} s`), { code: 'CONNECT_TIMEOUT' })), ms)
+  })
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer))
 }
 
 export class RoutedStore implements Store {
@@ -31,6 +45,10 @@ export class RoutedStore implements Store {
   emergencyReads = 0
 
   constructor(private readonly o: RoutedOptions) {}
+
+  private timed<T>(work: Promise<T>, what: string): Promise<T> {
+    return withDeadline(work, this.o.dbTimeoutMs ?? DEFAULT_DB_TIMEOUT_MS, what)
+  }
 
   get row() {
     return this.o.row
@@ -53,7 +71,7 @@ export class RoutedStore implements Store {
       case 'db-fallback':
         try {
           if (!pg) throw this.o.dbError ?? new Error('not connected')
-          return await f(pg)
+          return await this.timed(f(pg), `PostgreSQL (reading ${what})`)
         } catch (err) {
           this.readFallbacks++
           logger.warn(`read of ${what} from PostgreSQL failed, using JSON (fallback #${this.readFallbacks}): ${mask(errorMessage(err))}`)
@@ -63,7 +81,7 @@ export class RoutedStore implements Store {
       case 'db':
         try {
           if (!pg) throw this.dbDown()
-          return await f(pg)
+          return await this.timed(f(pg), `PostgreSQL (reading ${what})`)
         } catch (err) {
           if (row.reads === 'db-emergency' && this.o.readOnly) {
             this.emergencyReads++
@@ -103,7 +121,17 @@ export class RoutedStore implements Store {
     const dbGroups = row.dbWrites.filter((g) => groups.includes(g))
     if (!jsonIsTruth(row)) {
       if (!pg) throw this.dbDown()
-      await pg.commit(changes, dbGroups)
+      try {
+        await this.timed(pg.commit(changes, dbGroups), 'PostgreSQL (commit)')
+      } catch (err) {
+        // a dropped link mid-commit is "database unreachable" (exit 5), not a runtime error
+        if (!isUnreachable(err)) throw err
+        throw new PrescientError(
+          `phase ${row.phase} (${row.name}): the database connection failed during the commit: ${mask(errorMessage(err))}`,
+          Exit.dbUnreachable,
+          'no JSON was written; if the commit reached the server the next cycle reads it back, so nothing is traded twice',
+        )
+      }
       return
     }
     // JSON is the truth: write it first; the DB follows, or is caught up later.
@@ -118,7 +146,7 @@ export class RoutedStore implements Store {
       return
     }
     try {
-      await pg.commit(changes, dbGroups)
+      await this.timed(pg.commit(changes, dbGroups), 'PostgreSQL (commit)')
       if (!wasBehind) clearBehind(dataDir)
     } catch (err) {
       this.dbWriteFailures++

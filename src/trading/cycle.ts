@@ -8,7 +8,7 @@ import type { Config } from '../config.ts'
 import { closeQuietly, type Sql } from '../db/client.ts'
 import { getMetadata } from '../db/queries/metadata.ts'
 import { openDb } from '../db/open.ts'
-import { Exit, PrescientError, errorMessage } from '../errors.ts'
+import { Exit, PrescientError, errorMessage, usageError } from '../errors.ts'
 import { acquireLock } from '../lock.ts'
 import { logger } from '../logger.ts'
 import { mask } from '../mask.ts'
@@ -16,7 +16,7 @@ import { jsonIsTruth, phaseRow, usesDb } from '../phase.ts'
 import { markBehind, readBehind } from '../store/behind.ts'
 import { JsonStore } from '../store/json.ts'
 import { PgStore } from '../store/postgres.ts'
-import { RoutedStore } from '../store/routed.ts'
+import { DEFAULT_DB_TIMEOUT_MS, RoutedStore, withDeadline } from '../store/routed.ts'
 import type { CycleChanges } from '../store/types.ts'
 import { syncJsonToDb } from '../sync.ts'
 import { gammaOptionsFromEnv, loadSource } from './gamma.ts'
@@ -40,6 +40,13 @@ function assertFreshEnough(fallback: NonNullable<SourceData['fallback']>, env: R
       'the next scheduled cycle will retry; to run on old data anyway set PRESCIENT_MAX_FALLBACK_AGE_HOURS=any',
     )
   }
+}
+
+function positiveMs(raw: string | undefined, name: string): number | undefined {
+  if (raw === undefined || raw === '') return undefined
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n <= 0) throw usageError(`${name} must be a whole number of milliseconds, got ${JSON.stringify(raw)}`)
+  return n
 }
 
 async function assertJsonNotBehindDb(sql: Sql, json: JsonStore) {
@@ -78,6 +85,9 @@ export interface CycleReport {
 
 export async function runCycle(config: Config, opts: CycleOptions): Promise<CycleReport> {
   const row = phaseRow(config.phase)
+  // checked before the lock, the database or the source: a typo must not cost a fetch
+  if (opts.now !== undefined && Number.isNaN(new Date(opts.now).getTime())) throw usageError(`--now ${JSON.stringify(opts.now)} is not a date`, 'pass an ISO 8601 time such as 2026-01-31T12:00:00Z')
+  const dbTimeoutMs = positiveMs(config.env.PRESCIENT_DB_TIMEOUT_MS, 'PRESCIENT_DB_TIMEOUT_MS') ?? DEFAULT_DB_TIMEOUT_MS
   const warnings: string[] = []
   const warn = (m: string) => {
     warnings.push(m)
@@ -97,7 +107,17 @@ export async function runCycle(config: Config, opts: CycleOptions): Promise<Cycl
     let dbError: unknown = handle.error
 
     // Rolling back from phase 6/7: JSON missed those cycles, so it cannot be the truth yet.
-    if (sql && jsonIsTruth(row)) await assertJsonNotBehindDb(sql, json)
+    if (pgForRouting && jsonIsTruth(row)) {
+      try {
+        await withDeadline(assertJsonNotBehindDb(sql!, json), dbTimeoutMs, 'PostgreSQL (metadata)')
+      } catch (err) {
+        if (err instanceof PrescientError) throw err
+        warn(`PostgreSQL stopped answering, continuing on JSON (phase ${row.phase}): ${mask(errorMessage(err))}`)
+        pgForRouting = null
+        dbError = err
+        dbState = 'unreachable'
+      }
+    }
     // Raising the phase adds groups the database has never received: backfill them first.
     if (jsonIsTruth(row) && row.dbWrites.length && !opts.dryRun) {
       const previous = Number((await json.loadMetadata())?.last_cycle_phase ?? NaN)
@@ -106,12 +126,12 @@ export async function runCycle(config: Config, opts: CycleOptions): Promise<Cycl
       if (added.length && (await json.loadPortfolio())) markBehind(config.dataDir, `phase raised from ${Number.isInteger(previous) ? previous : '?'} to ${row.phase}: ${added.join(', ')} never written to the database`, row.phase)
     }
     // JSON is the truth in phases 1-5: a DB left behind by an earlier failure is caught up first.
-    if (sql && jsonIsTruth(row) && row.dbWrites.length && readBehind(config.dataDir)) {
+    if (pgForRouting && sql && jsonIsTruth(row) && row.dbWrites.length && readBehind(config.dataDir)) {
       if (opts.dryRun) {
         warn('the database is behind the JSON files; a real run would catch it up first')
       } else {
         try {
-          const r = await syncJsonToDb(config.dataDir, sql, row.dbWrites)
+          const r = await withDeadline(syncJsonToDb(config.dataDir, sql, row.dbWrites), dbTimeoutMs * 5, 'PostgreSQL (catch-up)')
           logger.info(`caught the database up with JSON: ${r.summary}`)
           dbState = 'caught up'
         } catch (err) {
@@ -122,7 +142,7 @@ export async function runCycle(config: Config, opts: CycleOptions): Promise<Cycl
         }
       }
     }
-    const store = new RoutedStore({ row, json, pg: pgForRouting, dataDir: config.dataDir, dbError })
+    const store = new RoutedStore({ row, json, pg: pgForRouting, dataDir: config.dataDir, dbError, dbTimeoutMs })
 
     const portfolio = await store.loadPortfolio()
     const openTrades = await store.loadTrades({ status: 'open' })
@@ -169,6 +189,7 @@ export async function runCycle(config: Config, opts: CycleOptions): Promise<Cycl
     else {
       await store.commit(changes)
       if (store.dbWriteFailures) dbState = sql ? 'write failed' : 'unreachable'
+      if (store.dbWriteFailures && sql) warnings.push('PostgreSQL write failed; JSON was written and the database will be caught up by the next cycle or `prescient sync`')
     }
 
     const open = outcome.portfolio.positions
