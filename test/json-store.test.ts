@@ -3,6 +3,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
+import { toIsoUtc } from '../src/schema/files.ts'
 import { sampleChanges } from './_contract.ts'
 import { JsonStore } from '../src/store/json.ts'
 import { writeJsonAtomic, writeJsonAtomicMany } from '../src/atomic.ts'
@@ -185,5 +186,16 @@ describe("the seed's legacy files", () => {
     expect(toIsoUtc('2025-12-31')).toBe('2025-12-31T00:00:00.000Z')
     expect(toIsoUtc('2025-02-30T00:00:00Z')).toBeNull()
     expect(toIsoUtc('soon')).toBeNull()
+  })
+})
+
+describe('toIsoUtc', () => {
+  test('canonical times pass through; impossible ones are refused; other forms normalise', () => {
+    expect(toIsoUtc('2024-02-29T23:59:59.999Z')).toBe('2024-02-29T23:59:59.999Z')
+    expect(toIsoUtc('2025-02-29T00:00:00.000Z')).toBeNull()
+    expect(toIsoUtc('2025-04-31T00:00:00.000Z')).toBeNull()
+    expect(toIsoUtc('2025-10-20T17:02:45.884042')).toBe('2025-10-20T17:02:45.884Z')
+    expect(toIsoUtc('2026-07-24 00:00:16+00')).toBe('2026-07-24T00:00:16.000Z')
+    expect(toIsoUtc('2026-07-24T02:00:00+02:00')).toBe('2026-07-24T00:00:00.000Z')
   })
 })

@@ -55,6 +55,7 @@ export class CopyWriter {
   private lastProgress = Date.now()
   private waiting = false
   private finished = false
+  private closed = false
   private timer: ReturnType<typeof setInterval> | undefined
   private readonly failed: Promise<never>
   private rejectFailed!: (e: Error) => void
@@ -91,7 +92,7 @@ export class CopyWriter {
   }
 
   private fail(e: Error): void {
-    if (this.failure) return
+    if (this.failure || this.closed) return
     this.failure = e
     this.rejectFailed(e)
   }
@@ -160,10 +161,14 @@ export class CopyWriter {
     }
   }
 
-  /** Stop the watchdog; after a failure also destroy the stream so nothing more is sent. */
+  /**
+   * Stop the watchdog; a COPY that did not finish is cancelled (the driver sends CopyFail),
+   * so the server leaves COPY mode and the transaction's ROLLBACK can run.
+   */
   close(): void {
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
-    if (this.failure && !this.stream.destroyed) this.stream.destroy()
+    this.closed = true
+    if (!this.finished && !this.stream.destroyed) this.stream.destroy(new Error('import cancelled'))
   }
 }

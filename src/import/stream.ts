@@ -12,7 +12,7 @@ import { streamArray } from 'stream-json/core/streamers/stream-array.js'
 import { streamValues } from 'stream-json/core/streamers/stream-values.js'
 import { pick } from 'stream-json/core/filters/pick.js'
 import { ignore } from 'stream-json/core/filters/ignore.js'
-import { none, isMany, getManyValues } from 'stream-chain/defs.js'
+import { none, isFlushable, isMany, getManyValues } from 'stream-chain/defs.js'
 import { Exit, PrescientError } from '../errors.ts'
 
 export type OnItem<T = unknown> = (value: T, index: number) => void | Promise<void>
@@ -54,13 +54,15 @@ function through(stages: Stage[], from: number, value: unknown, out: unknown[]):
   else through(stages, from + 1, r, out)
 }
 
-async function run(path: string, stages: Stage[], onOut: (x: unknown) => void | Promise<void>, onBytes?: (n: number) => void): Promise<StreamStats> {
+/** The document's top-level token must be `top` (startArray / startObject); anything else is a file-level error. */
+async function run(path: string, top: 'startArray' | 'startObject', stages: Stage[], onOut: (x: unknown) => void | Promise<void>, onBytes?: (n: number) => void): Promise<StreamStats> {
   if ((await fileSize(path)) === null) return { exists: false, bytes: 0, items: 0 }
   const tokenizer = jsonParser({ streamValues: false }) as unknown as Stage
   const decoder = new TextDecoder('utf-8', { ignoreBOM: false })
   const out: unknown[] = []
   let bytes = 0
   let items = 0
+  let checked = false
   const where = () => `after ${items} item(s), near byte ${bytes}`
   const drain = async () => {
     for (const x of out) {
@@ -75,10 +77,19 @@ async function run(path: string, stages: Stage[], onOut: (x: unknown) => void | 
     try {
       const tokens = tokenizer(input)
       if (tokens === none) return
-      for (const t of getManyValues(tokens as never) as unknown[]) through(stages, 0, t, out)
+      const list = getManyValues(tokens as never) as unknown[]
+      if (!checked && list.length) {
+        checked = true
+        const got = (list[0] as { name: string }).name
+        if (got !== top) throw new JsonFileError(path, `expected ${top === 'startArray' ? 'an array' : 'an object'} at the top level, got ${got.replace(/^start|Value$/g, '').toLowerCase() || got}`, 'byte 0')
+      }
+      for (const t of list) through(stages, 0, t, out)
     } catch (err) {
       if (err instanceof PrescientError) throw err
-      throw new JsonFileError(path, `invalid JSON: ${(err as Error).message.replace(/^Parser (cannot parse input: |has )/, '')}`, where())
+      const msg = (err as Error).message
+      // streamArray's words for `"positions": 5` and the like
+      if (/should be an array/.test(msg)) throw new JsonFileError(path, 'expected an array', where())
+      throw new JsonFileError(path, `invalid JSON: ${msg.replace(/^Parser (cannot parse input: |has )/, '')}`, where())
     }
   }
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 16 })) {
@@ -92,6 +103,13 @@ async function run(path: string, stages: Stage[], onOut: (x: unknown) => void | 
   if (rest) step(rest)
   if (bytes === 0) throw new JsonFileError(path, 'the file is empty', 'byte 0')
   step(none) // flush: a truncated document fails here
+  // Filters hold their last token until flushed (ignore() keeps the closing brace).
+  for (const [i, stage] of stages.entries()) {
+    if (!isFlushable(stage)) continue
+    const r = stage(none)
+    if (r === none || r === undefined) continue
+    for (const x of isMany(r) ? getManyValues(r) : [r]) through(stages, i + 1, x, out)
+  }
   await drain()
   return { exists: true, bytes, items }
 }
@@ -103,32 +121,19 @@ const keyed = (onItem: OnItem) => (x: unknown) => {
 
 /** Each element of the top-level array of `path`. A missing file yields nothing. */
 export function streamJsonArray(path: string, onItem: OnItem, opts: { onBytes?: (n: number) => void } = {}): Promise<StreamStats> {
-  return run(path, [expectTop(path, 'startArray', 'an array'), streamArray() as Stage], keyed(onItem), opts.onBytes)
+  return run(path, 'startArray', [streamArray() as Stage], keyed(onItem), opts.onBytes)
 }
 
 /** Each element of the array under the top-level `key` of an object (e.g. portfolio.json `positions[*]`). */
 export function streamJsonArrayAt(path: string, key: string, onItem: OnItem, opts: { onBytes?: (n: number) => void } = {}): Promise<StreamStats> {
-  return run(path, [expectTop(path, 'startObject', 'an object'), pick({ filter: key }) as Stage, streamArray() as Stage], keyed(onItem), opts.onBytes)
+  return run(path, 'startObject', [pick({ filter: key }) as Stage, streamArray() as Stage], keyed(onItem), opts.onBytes)
 }
 
-/** The top-level object of `path` without `key` (never assembled); undefined when the file is missing. */
-export async function readJsonObjectWithout(path: string, key: string): Promise<Record<string, unknown> | undefined> {
-  let value: unknown
-  const stats = await run(path, [expectTop(path, 'startObject', 'an object'), ignore({ filter: key }) as Stage, streamValues() as Stage], (x) => {
-    value = (x as { value: unknown }).value
+/** The top-level object of `path` without `key` (which is never assembled); value is undefined when the file is missing. */
+export async function readJsonObjectWithout(path: string, key: string): Promise<{ value: Record<string, unknown> | undefined; stats: StreamStats }> {
+  let value: Record<string, unknown> | undefined
+  const stats = await run(path, 'startObject', [ignore({ filter: key }) as Stage, streamValues() as Stage], (x) => {
+    value = (x as { value: Record<string, unknown> }).value
   })
-  return stats.exists ? (value as Record<string, unknown>) : undefined
-}
-
-/** The first token decides the document's shape; anything else is a file-level error. */
-function expectTop(path: string, name: string, what: string): Stage {
-  let first = true
-  return (token) => {
-    if (first) {
-      first = false
-      const got = (token as { name: string }).name
-      if (got !== name) throw new JsonFileError(path, `expected ${what} at the top level, got ${got.replace(/^start|Value$/g, '').toLowerCase() || got}`, 'byte 0')
-    }
-    return token
-  }
+  return { value, stats: { ...stats, items: value ? 1 : 0 } }
 }

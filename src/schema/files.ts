@@ -16,7 +16,16 @@ import { locateJsonError, formatPath } from './json-text.ts'
 const ISO_RE = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/
 
 /** Any ISO 8601 time (naive = UTC, microseconds allowed) as `YYYY-MM-DDTHH:MM:SS.mmmZ`; null when unreadable. */
+const CANONICAL_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.\d{3}Z$/
+const daysIn = (y: number, m: number) => (m === 2 ? (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28) : [4, 6, 9, 11].includes(m) ? 30 : 31)
+
 export function toIsoUtc(s: string): string | null {
+  // Fast path: the exact form the stores write (a quarter of import's CPU went to re-parsing it).
+  const c = s.length === 24 ? CANONICAL_RE.exec(s) : null
+  if (c) {
+    const [y, mo, d, h, mi, se] = c.slice(1).map(Number) as [number, number, number, number, number, number]
+    if (y > 0 && mo >= 1 && mo <= 12 && d >= 1 && d <= daysIn(y, mo) && h < 24 && mi < 60 && se < 60) return s
+  }
   const m = ISO_RE.exec(s.trim())
   if (!m) return null
   const [, date, hm = '00:00', sec = '00', frac = '', zone = 'Z'] = m
