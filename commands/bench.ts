@@ -40,11 +40,15 @@ export default defineCommand({
     const config = configFrom(args)
     const { withBenchEnv } = await import('../src/bench/env.ts')
     const { renderBench } = await import('../src/bench/report.ts')
+    let scratch = { database: '', dir: '' }
     const report = await withBenchEnv(config, what, async (env) => {
+      scratch = { database: env.db.database, dir: env.dir }
       if (what === 'reads') return (await import('../src/bench/reads.ts')).benchReads(env, { rows })
       if (what === 'import') return (await import('../src/bench/import.ts')).benchImport(env, { rows })
       return (await import('../src/bench/cycle.ts')).benchCycle(env, { source: args.source ?? 'sample', reps })
     })
+    report.scratch = scratch
+    report.notes.push(`scratch database ${scratch.database} and folder ${scratch.dir}: removed`)
     if (args.json) printJson(report)
     else printLine(renderBench(report))
     return 0

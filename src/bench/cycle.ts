@@ -30,7 +30,7 @@ export async function benchCycle(env: BenchEnv, opts: { source: string; reps: nu
     return { ms, report: value }
   }
   const level = logger.level
-  logger.level = Math.min(level, 1) // the cycles' own info lines would drown the figures
+  logger.level = Math.min(level, 0) // the cycles' own info lines would drown the figures
   const samples: Record<0 | 4, number[]> = { 0: [], 4: [] }
   let last: Awaited<ReturnType<typeof once>>['report'] | undefined
   try {

@@ -28,6 +28,8 @@ export interface BenchReport {
   figures: Record<string, number | string | null>
   targets: Target[]
   notes: string[]
+  /** the scratch database and folder the run made (and removed) */
+  scratch?: { database: string; dir: string }
 }
 
 export async function machine(sql: Sql): Promise<Machine> {

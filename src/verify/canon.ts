@@ -2,8 +2,9 @@
  * The canonical text of a row, computed the same way on both sides so equal
  * facts hash equal. The JSON side formats values that the file schemas have
  * already normalised (money 2 dp, prices 6 dp, ISO UTC ms); the DB side formats
- * them either in SQL (flat tables: the work stays in PostgreSQL) or, for tables
- * with JSONB, from the stores' own row mappers. Nothing is re-rounded here.
+ * them in SQL for the bucket digests of flat tables (the work stays in
+ * PostgreSQL), and from the stores' own row mappers everywhere else. Nothing is
+ * re-rounded here.
  */
 import type { PendingQuery } from 'postgres'
 import type { Q } from '../db/client.ts'
@@ -39,18 +40,45 @@ export function canonValue(col: Col, x: unknown): string | null {
       return stableJson(x)
     case 'bool':
       return x ? 'true' : 'false'
-    case 'num':
-    case 'int':
-      // -0 prints as "0", as PostgreSQL's NUMERIC does
-      return String(x)
     default:
+      // numbers: -0 prints as "0", as PostgreSQL's NUMERIC does
       return String(x)
   }
 }
 
 export const canonRow = (cols: readonly Col[], row: Record<string, unknown>): (string | null)[] => cols.map((c) => canonValue(c, row[c.name]))
 
-export const rowText = (values: readonly (string | null)[]) => values.map((v) => v ?? NUL_MARK).join(SEP)
+/** The row's canonical values joined by SEP (null as NUL_MARK), built in one go: this runs once per row of a million. */
+export function rowTextOf(cols: readonly Col[], row: Record<string, unknown>): string {
+  let s = ''
+  for (let i = 0; i < cols.length; i++) {
+    const c = cols[i]!
+    const v = canonValue(c, row[c.name])
+    s += i ? SEP + (v ?? NUL_MARK) : (v ?? NUL_MARK)
+  }
+  return s
+}
+
+/** Where two canonical JSON texts first differ, for showing a JSONB difference briefly. */
+export function firstJsonDifference(a: string | null, b: string | null): { path: string; a: string; b: string } | null {
+  const show = (x: unknown) => (x === undefined ? '(absent)' : stableJson(x))
+  const walk = (x: unknown, y: unknown, path: string): { path: string; a: string; b: string } | null => {
+    if (x !== null && y !== null && typeof x === 'object' && typeof y === 'object' && Array.isArray(x) === Array.isArray(y)) {
+      const keys = Array.isArray(x) ? [...Array(Math.max(x.length, (y as unknown[]).length)).keys()] : [...new Set([...Object.keys(x), ...Object.keys(y)])].sort()
+      for (const k of keys) {
+        const d = walk((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k], typeof k === 'number' ? `${path}[${k}]` : `${path}.${k}`)
+        if (d) return d
+      }
+      return null
+    }
+    return stableJson(x) === stableJson(y) ? null : { path, a: show(x), b: show(y) }
+  }
+  try {
+    return walk(a === null ? undefined : JSON.parse(a), b === null ? undefined : JSON.parse(b), '$')
+  } catch {
+    return null
+  }
+}
 
 /** Four signed 32-bit words of an md5: (k1, k2) of the key, (r1, r2) of the row. */
 export function md5Words(text: string): [number, number] {
@@ -58,10 +86,6 @@ export function md5Words(text: string): [number, number] {
   const w1 = (h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!
   const w2 = (h[4]! << 24) | (h[5]! << 16) | (h[6]! << 8) | h[7]!
   return [w1, w2]
-}
-
-export function hexWords(hex: string): [number, number] {
-  return [parseInt(hex.slice(0, 8), 16) | 0, parseInt(hex.slice(8, 16), 16) | 0]
 }
 
 /** Bucket of a key: the top `bits` bits of its md5 (the SQL side takes the same bits). */
@@ -93,7 +117,7 @@ export function sqlValue(sql: Q, col: Col): Frag {
 
 const joinFrags = (sql: Q, frags: Frag[], sep: Frag): Frag => frags.reduce((acc, f) => sql`${acc}${sep}${f}`)
 
-/** concat of the columns' canonical texts with chr(31), null as chr(30): rowText in SQL. */
+/** rowTextOf in SQL: the columns' canonical texts joined by chr(31), null as chr(30). */
 export function sqlRowText(sql: Q, cols: readonly Col[]): Frag {
   const parts = cols.map((c) => sql`coalesce(${sqlValue(sql, c)}, chr(30))`)
   return joinFrags(sql, parts, sql` || chr(31) || `)

@@ -7,15 +7,17 @@
  *      keeps 16 bytes per row);
  *   3. only buckets whose digests differ are compared row by row: PostgreSQL
  *      streams their rows in bucket order, the JSON side has their hashes;
- *   4. only the first N differences are read back in full, to show columns.
+ *   4. only the first N differences (earliest in the JSON file) are read back
+ *      in full, to show their columns.
  */
 import type { Q } from '../db/client.ts'
-import { bucketOf, canonRow, md5Words, rowText } from './canon.ts'
+import { bucketOf, canonRow, firstJsonDifference, md5Words, rowTextOf } from './canon.ts'
 import { dbCount, dbDigest, dbRowsByKey, dbRowsIn } from './db-side.ts'
 import { Digest, HashLog } from './digest.ts'
+import { readJsonSide } from './json-side.ts'
 import { showKey, type CompareSpec } from './tables.ts'
 
-export type DifferenceKind = 'missing in DB' | 'missing in JSON' | 'differs' | 'duplicate in JSON'
+export type DifferenceKind = 'missing in DB' | 'missing in JSON' | 'differs' | 'duplicate in JSON' | 'invalid in JSON'
 
 export interface Difference {
   key: string
@@ -24,6 +26,8 @@ export interface Difference {
   column: string | null
   json: string | null
   db: string | null
+  /** JSONB columns: the first path where the documents differ, and the values there */
+  at?: { path: string; json: string; db: string }
 }
 
 export interface TableCounts {
@@ -33,6 +37,8 @@ export interface TableCounts {
   missing_in_json: number
   differing: number
   duplicates_in_json: number
+  /** records that fail the file schema (import rejects them; they are in no count above) */
+  invalid_in_json: number
   /** buckets compared row by row (how much of the table the digests ruled out) */
   buckets_rechecked: number
   buckets: number
@@ -41,6 +47,16 @@ export interface TableCounts {
 export interface CompareResult extends TableCounts {
   differences: Difference[]
 }
+
+/** Keep the `limit` items with the smallest `by` (the earliest in the file: the examples pass can stop there). */
+function keepFirst<T>(list: T[], item: T, limit: number, by: (x: T) => number): void {
+  list.push(item)
+  if (list.length > 4 * limit + 16) {
+    list.sort((a, b) => by(a) - by(b))
+    list.length = limit
+  }
+}
+const settle = <T>(list: T[], limit: number, by: (x: T) => number) => list.sort((a, b) => by(a) - by(b)).slice(0, limit)
 
 /** About 32 rows per bucket, at most 65,536 buckets (16 bits of the key's md5). */
 export const bitsFor = (rows: number) => Math.max(0, Math.min(16, Math.ceil(Math.log2(Math.max(1, rows) / 32))))
@@ -53,19 +69,26 @@ export async function compareTable(sql: Q, spec: CompareSpec, dataDir: string, l
   // Pass 1: stream the JSON rows while PostgreSQL digests its own.
   const json = new Digest(bits)
   const log = new HashLog()
-  for await (const row of spec.json(dataDir)) {
-    const [k1, k2] = md5Words(spec.key(row))
-    const [r1, r2] = md5Words(rowText(canonRow(spec.cols, row)))
-    log.push(k1, k2, r1, r2)
-    json.add(bucketOf(k1, bits), r1, r2)
-  }
+  const invalid: Difference[] = []
+  let invalidCount = 0
+  await readJsonSide(spec.name, dataDir, {
+    row(row) {
+      const [k1, k2] = md5Words(spec.key(row))
+      const [r1, r2] = md5Words(rowTextOf(spec.cols, row))
+      log.push(k1, k2, r1, r2)
+      json.add(bucketOf(k1, bits), r1, r2)
+    },
+    invalid(where, reason) {
+      if (invalidCount++ < limit) invalid.push({ key: where, kind: 'invalid in JSON', column: null, json: reason, db: null })
+    },
+  })
   const db = await dbSide
   const differing = json.differing(db)
   const counts: TableCounts = {
     json: log.length, db: db.total(), missing_in_db: 0, missing_in_json: 0, differing: 0, duplicates_in_json: 0,
-    buckets_rechecked: differing.length, buckets: json.size,
+    invalid_in_json: invalidCount, buckets_rechecked: differing.length, buckets: json.size,
   }
-  if (!differing.length) return { ...counts, differences: [] }
+  if (!differing.length) return { ...counts, differences: invalid }
 
   // Pass 2: the differing buckets, row by row, merged in bucket order.
   const groups = log.groupBy((k1) => bucketOf(k1, bits), differing, json.size)
@@ -77,18 +100,18 @@ export async function compareTable(sql: Q, spec: CompareSpec, dataDir: string, l
       const h = `${log.k1[idx]}:${log.k2[idx]}`
       if (pending.has(h)) {
         counts.json--
-        if (spec.dupes === 'unique') {
+        if (spec.keep === 'last') pending.set(h, idx)
+        else {
           counts.duplicates_in_json++
-          if (ex.dupes.length < limit) ex.dupes.push(idx)
+          keepFirst(ex.dupes, idx, limit, Number)
         }
-      }
-      pending.set(h, idx)
+      } else pending.set(h, idx)
     }
   }
   const close = () => {
     for (const idx of pending.values()) {
       counts.missing_in_db++
-      if (ex.missingInDb.length < limit) ex.missingInDb.push(idx)
+      keepFirst(ex.missingInDb, idx, limit, Number)
     }
     pending.clear()
   }
@@ -108,7 +131,7 @@ export async function compareTable(sql: Q, spec: CompareSpec, dataDir: string, l
     pending.delete(h)
     if (log.r1[idx] !== r.r1 || log.r2[idx] !== r.r2) {
       counts.differing++
-      if (ex.differs.length < limit) ex.differs.push({ key: r.key, idx })
+      keepFirst(ex.differs, { key: r.key, idx }, limit, (d) => d.idx)
     }
   }
   if (next) close()
@@ -117,7 +140,10 @@ export async function compareTable(sql: Q, spec: CompareSpec, dataDir: string, l
     close()
   }
 
-  return { ...counts, differences: await examples(sql, spec, dataDir, ex, limit) }
+  ex.differs = settle(ex.differs, limit, (d) => d.idx)
+  ex.missingInDb = settle(ex.missingInDb, limit, Number)
+  ex.dupes = settle(ex.dupes, limit, Number)
+  return { ...counts, differences: [...(await examples(sql, spec, dataDir, ex, limit)), ...invalid].slice(0, limit) }
 }
 
 /** Read back the example rows (one more JSON pass, one keyed query) and list their differences. */
@@ -131,12 +157,13 @@ async function examples(
   const wanted = new Set([...ex.differs.map((d) => d.idx), ...ex.missingInDb, ...ex.dupes])
   const jsonRows = new Map<number, { key: string; values: (string | null)[] }>()
   if (wanted.size) {
-    let i = 0
-    for await (const row of spec.json(dataDir)) {
-      if (wanted.has(i)) jsonRows.set(i, { key: spec.key(row), values: canonRow(spec.cols, row) })
-      if (jsonRows.size === wanted.size) break
-      i++
+    const sink = {
+      row(row: Record<string, unknown>, i: number) {
+        if (wanted.has(i)) jsonRows.set(i, { key: spec.key(row), values: canonRow(spec.cols, row) })
+      },
+      invalid() {},
     }
+    await readJsonSide(spec.name, dataDir, sink, () => jsonRows.size === wanted.size)
   }
   const dbRows = await dbRowsByKey(sql, spec, ex.differs.map((d) => d.key))
   const out: Difference[] = []
@@ -145,7 +172,10 @@ async function examples(
     const b = dbRows.get(d.key)
     if (!j || !b) continue
     spec.cols.forEach((c, i) => {
-      if (j[i] !== b[i]) out.push({ key: showKey(d.key), kind: 'differs', column: c.name, json: j[i] ?? null, db: b[i] ?? null })
+      if (j[i] === b[i]) return
+      const diff: Difference = { key: showKey(d.key), kind: 'differs', column: c.name, json: j[i] ?? null, db: b[i] ?? null }
+      const at = c.type === 'json' ? firstJsonDifference(diff.json, diff.db) : null
+      out.push(at ? { ...diff, at: { path: at.path, json: at.a, db: at.b } } : diff)
     })
   }
   for (const idx of ex.missingInDb) {
@@ -157,7 +187,7 @@ async function examples(
     const j = jsonRows.get(idx)
     if (j) out.push({ key: showKey(j.key), kind: 'duplicate in JSON', column: null, json: 'row', db: null })
   }
-  const rank = (k: Difference['kind']) => ['differs', 'missing in DB', 'missing in JSON', 'duplicate in JSON'].indexOf(k)
+  const rank = (k: Difference['kind']) => ['differs', 'missing in DB', 'missing in JSON', 'duplicate in JSON', 'invalid in JSON'].indexOf(k)
   out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : rank(a.kind) - rank(b.kind)))
   return out.slice(0, limit)
 }

@@ -56,7 +56,7 @@ export async function verify(sql: Q, dataDir: string, opts: VerifyOptions = {}):
       continue
     }
     const r = await compareTable(sql, spec, dataDir, limit)
-    const equal = r.missing_in_db + r.missing_in_json + r.differing + r.duplicates_in_json === 0
+    const equal = r.missing_in_db + r.missing_in_json + r.differing + r.duplicates_in_json + r.invalid_in_json === 0
     const report: TableReport = { table: spec.name, twin: spec.twin, status: equal ? 'equal' : 'different', ...r, elapsed_ms: Math.round(performance.now() - t1) }
     logger.debug(`verify ${spec.name}: ${r.json} JSON rows, ${r.db} DB rows, ${r.buckets_rechecked}/${r.buckets} buckets rechecked, ${report.elapsed_ms} ms`)
     tables.push(report)

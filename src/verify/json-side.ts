@@ -1,71 +1,73 @@
 /**
- * The JSON side of each table, as a stream of rows normalised by the same
- * valibot schemas the JSON store reads with. Array files are streamed element
- * by element (paper_trades.json may hold a million trades); portfolio.json and
- * current_signals.json are small and read whole.
+ * The JSON side of each table: exactly the records `prescient import` reads
+ * for it (its readers stream every file element by element, skip superseded
+ * archive entries, and read portfolio.json without assembling its positions),
+ * validated and normalised by the stores' own schemas. A record that fails
+ * validation is reported, not fatal: import rejects it too.
  */
+import * as v from 'valibot'
 import { join } from 'node:path'
-import { JsonStore } from '../store/json.ts'
-import {
-  archiveRel,
-  EventRecordSchema,
-  FILES,
-  HistoryRowSchema,
-  MarketRecordSchema,
-  readJsonFile,
-  SignalArchiveSchema,
-  TradeSchema,
-  validate,
-} from '../schema/files.ts'
+import { streamJsonArray } from '../import/stream.ts'
+import { SPECS, type ImportTable, type Rec } from '../import/tables.ts'
+import { FILES, SignalSchema, validate } from '../schema/files.ts'
+import { formatPath } from '../schema/json-text.ts'
 import { SEP } from './canon.ts'
-import { streamElements } from './elements.ts'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = Record<string, any>
-export type JsonRows = (dataDir: string) => AsyncIterable<Obj>
 
-/** Each element of an array file, validated with the element schema; a missing file yields nothing. */
-async function* elementsOf(path: string, schema: Parameters<typeof validate>[0]): AsyncGenerator<Obj> {
-  let i = 0
-  for await (const el of streamElements(path)) {
-    yield validate(schema, el, `${path} $[${i}]`) as Obj
-    i++
+export interface JsonSink {
+  /** a valid record, normalised; `index` counts valid records in reading order */
+  row(row: Obj, index: number): void
+  invalid(where: string, reason: string): void
+}
+
+class Stop extends Error {}
+
+/** Where a record sits, for people: "trades/paper_trades.json $[12]". */
+export const whereOf = (rec: Rec) => `${rec.file} ${formatPath(rec.keys)}`
+
+function reasonOf(schema: v.GenericSchema, value: unknown, fallback: string): string {
+  try {
+    validate(schema, value, '')
+  } catch (err) {
+    return (err as Error).message.trim() // the stores' own wording: "$.amount: must not be negative, got -1"
+  }
+  return fallback
+}
+
+/**
+ * Every current signal is also in the newest archive entry, and the current
+ * file wins the clash: skip those archive copies up front, so that the digests
+ * of an equal table are equal (a duplicate would send its bucket to a recheck).
+ */
+async function supersededBySignalsFile(dataDir: string): Promise<(row: Obj, rec: Rec) => boolean> {
+  const keys = new Set<string>()
+  await streamJsonArray(join(dataDir, FILES.signals.rel), (el) => {
+    const r = v.safeParse(SignalSchema, el, { abortPipeEarly: true })
+    if (r.success) keys.add(`${r.output.market_id}${SEP}${r.output.timestamp}`)
+  })
+  return (row, rec) => rec.file !== FILES.signals.rel && keys.has(`${row.market_id}${SEP}${row.timestamp}`)
+}
+
+/**
+ * Feed every JSON record of `table` to the sink. `until` stops the read early
+ * once it returns true (checked after each valid row).
+ */
+export async function readJsonSide(table: ImportTable, dataDir: string, sink: JsonSink, until?: () => boolean): Promise<void> {
+  const spec = SPECS[table]
+  const skip = table === 'trading_signals' ? await supersededBySignalsFile(dataDir) : null
+  let index = 0
+  try {
+    await spec.read(await spec.sources(dataDir), (rec) => {
+      if (rec.problem) return sink.invalid(whereOf(rec), rec.problem)
+      const r = v.safeParse(spec.schema, rec.value, { abortPipeEarly: true })
+      if (!r.success) return sink.invalid(whereOf(rec), reasonOf(spec.schema, rec.value, r.issues[0].message))
+      if (skip?.(r.output as Obj, rec)) return
+      sink.row(r.output as Obj, index++)
+      if (until?.()) throw new Stop()
+    })
+  } catch (err) {
+    if (!(err instanceof Stop)) throw err
   }
 }
-
-const readPortfolio = (dataDir: string) => readJsonFile(join(dataDir, FILES.portfolio.rel), FILES.portfolio.schema, { kind: 'object' })
-
-async function* archiveEntries(dataDir: string): AsyncGenerator<Obj> {
-  const months = await new JsonStore(dataDir).archiveMonths()
-  for (const m of months) yield* elementsOf(join(dataDir, archiveRel(m)), SignalArchiveSchema)
-}
-
-export const jsonRows = {
-  trades: (dataDir) => elementsOf(join(dataDir, FILES.trades.rel), TradeSchema),
-
-  async *portfolio_state(dataDir) {
-    const p = await readPortfolio(dataDir)
-    if (!p) return
-    const { positions: _, ...state } = p
-    yield state
-  },
-
-  async *portfolio_positions(dataDir) {
-    yield* (await readPortfolio(dataDir))?.positions ?? []
-  },
-
-  /** Every archived signal, then the current file, which wins on a key clash (as allJsonSignals does). */
-  async *trading_signals(dataDir) {
-    const current = await readJsonFile(join(dataDir, FILES.signals.rel), FILES.signals.schema, { kind: 'array' })
-    const currentKeys = new Set(current.map((s) => `${s.market_id}${SEP}${s.timestamp}`))
-    for await (const entry of archiveEntries(dataDir)) {
-      for (const s of entry.signals as Obj[]) if (!currentKeys.has(`${s.market_id}${SEP}${s.timestamp}`)) yield s
-    }
-    yield* current
-  },
-
-  signal_archives: archiveEntries,
-  portfolio_history: (dataDir) => elementsOf(join(dataDir, FILES.history.rel), HistoryRowSchema),
-  events: (dataDir) => elementsOf(join(dataDir, FILES.events.rel), EventRecordSchema),
-  markets: (dataDir) => elementsOf(join(dataDir, FILES.markets.rel), MarketRecordSchema),
-} satisfies Record<string, JsonRows>

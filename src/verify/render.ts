@@ -16,12 +16,20 @@ export function renderVerify(r: VerifyReport): string {
       t.db,
       t.status === 'db-only' ? '-' : t.missing_in_db,
       t.status === 'db-only' ? '-' : t.missing_in_json,
-      t.status === 'db-only' ? '-' : (t.differing ?? 0) + (t.duplicates_in_json ? ` (+${t.duplicates_in_json} duplicate keys)` : ''),
+      t.status === 'db-only'
+        ? '-'
+        : `${t.differing ?? 0}${t.duplicates_in_json ? ` (+${t.duplicates_in_json} duplicate keys)` : ''}${t.invalid_in_json ? ` (+${t.invalid_in_json} invalid records)` : ''}`,
       MARK[t.status],
     ]),
   )
   const rows = r.tables.flatMap((t) =>
-    t.differences.map((d) => [t.table, d.key, d.kind === 'differs' ? d.column : `(${d.kind})`, d.kind === 'differs' ? cut(d.json) : d.json ?? '-', d.kind === 'differs' ? cut(d.db) : d.db ?? '-']),
+    t.differences.map((d) =>
+      d.kind !== 'differs'
+        ? [t.table, d.key, `(${d.kind})`, d.json ?? '-', d.db ?? '-']
+        : d.at
+          ? [t.table, d.key, `${d.column} ${d.at.path}`, cut(d.at.json), cut(d.at.db)]
+          : [t.table, d.key, d.column, cut(d.json), cut(d.db)],
+    ),
   )
   if (!rows.length) return summary
   const shown = r.tables.filter((t) => t.differences.length).map((t) => `${t.table}: ${t.differences.length}`).join(', ')

@@ -14,15 +14,15 @@ import { signalFromRow } from '../db/queries/signals.ts'
 import { tradeFromRow } from '../db/queries/trades.ts'
 import { iso, num, type Row } from '../db/queries/_util.ts'
 import { SignalSchema } from '../schema/files.ts'
+import type { ImportTable } from '../import/tables.ts'
 import { SEP, type Col } from './canon.ts'
-import { jsonRows, type JsonRows } from './json-side.ts'
 
 type Frag = PendingQuery<any>
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = Record<string, any>
 
 export interface CompareSpec {
-  name: string
+  name: ImportTable
   dbOnly?: false
   /** the JSON file(s) holding the same rows */
   twin: string
@@ -35,9 +35,8 @@ export interface CompareSpec {
   /** the select list the mapper expects */
   select: (sql: Q) => Frag
   map: (r: Row) => Obj
-  /** last-wins: the files replace rows by key; unique: a repeated key is a fault */
-  dupes: 'last-wins' | 'unique'
-  json: JsonRows
+  /** which of two JSON records with one key counts, as import decides: 'first' (later ones are faults) or 'last' (the files replace by key) */
+  keep: 'first' | 'last'
 }
 
 export interface DbOnlySpec {
@@ -91,12 +90,12 @@ const canonicalSignal = (s: unknown) => {
 
 export const TABLES: readonly TableSpec[] = [
   {
-    name: 'trades', twin: 'trades/paper_trades.json', cols: TRADE_COLS, mode: 'sql', dupes: 'unique', json: jsonRows.trades,
+    name: 'trades', twin: 'trades/paper_trades.json', cols: TRADE_COLS, mode: 'sql', keep: 'first',
     key: (r) => String(r.trade_id), sqlKey: (sql) => sql`trade_id::text`,
     select: (sql) => cols(sql, TRADE_COLS), map: tradeFromRow,
   },
   {
-    name: 'portfolio_state', twin: 'trades/portfolio.json (state)', cols: STATE_COLS, mode: 'sql', dupes: 'unique', json: jsonRows.portfolio_state,
+    name: 'portfolio_state', twin: 'trades/portfolio.json (state)', cols: STATE_COLS, mode: 'sql', keep: 'first',
     key: () => '1', sqlKey: (sql) => sql`id::text`,
     select: (sql) => cols(sql, STATE_COLS),
     map: (r) => ({
@@ -105,20 +104,20 @@ export const TABLES: readonly TableSpec[] = [
     }),
   },
   {
-    name: 'portfolio_positions', twin: 'trades/portfolio.json (positions)', cols: POSITION_COLS, mode: 'sql', dupes: 'unique', json: jsonRows.portfolio_positions,
+    name: 'portfolio_positions', twin: 'trades/portfolio.json (positions)', cols: POSITION_COLS, mode: 'sql', keep: 'first',
     key: (r) => String(r.trade_id), sqlKey: (sql) => sql`trade_id::text`,
     select: (sql) => cols(sql, POSITION_COLS), map: positionFromRow,
   },
   { name: 'portfolio_snapshots', dbOnly: true, note: 'DB-only time series (no JSON twin)' },
   {
     name: 'trading_signals', twin: 'history/signals_archive_*.json + trades/current_signals.json', cols: SIGNAL_COLS, mode: 'sql',
-    dupes: 'last-wins', json: jsonRows.trading_signals,
+    keep: 'last',
     key: (r) => `${r.market_id}${SEP}${r.timestamp}`,
     sqlKey: (sql) => sql`market_id::text || chr(31) || to_char(timestamp at time zone 'UTC', ${UTC_MS})`,
     select: (sql) => cols(sql, SIGNAL_COLS), map: signalFromRow,
   },
   {
-    name: 'signal_archives', twin: 'history/signals_archive_*.json', cols: ARCHIVE_COLS, mode: 'js', dupes: 'last-wins', json: jsonRows.signal_archives,
+    name: 'signal_archives', twin: 'history/signals_archive_*.json', cols: ARCHIVE_COLS, mode: 'js', keep: 'last',
     key: (r) => String(r.archived_at), sqlKey: (sql) => sql`to_char(archived_at at time zone 'UTC', ${UTC_MS})`,
     select: (sql) => sql`archived_at, archive_month, signals_count, signals_data`,
     map: (r) => {
@@ -127,18 +126,18 @@ export const TABLES: readonly TableSpec[] = [
     },
   },
   {
-    name: 'portfolio_history', twin: 'history/portfolio_history.json', cols: HISTORY_COLS, mode: 'sql', dupes: 'last-wins', json: jsonRows.portfolio_history,
+    name: 'portfolio_history', twin: 'history/portfolio_history.json', cols: HISTORY_COLS, mode: 'sql', keep: 'last',
     key: (r) => String(r.snapshot_date), sqlKey: (sql) => sql`to_char(snapshot_date, 'YYYY-MM-DD')`,
     select: (sql) => sql`to_char(snapshot_date, 'YYYY-MM-DD') as snapshot_date, ${cols(sql, HISTORY_COLS.slice(1))}`,
     map: historyFromRow,
   },
   {
-    name: 'events', twin: 'events/filtered_events.json', cols: EVENT_COLS, mode: 'js', dupes: 'unique', json: jsonRows.events,
+    name: 'events', twin: 'events/filtered_events.json', cols: EVENT_COLS, mode: 'js', keep: 'first',
     key: (r) => String(r.event_id), sqlKey: (sql) => sql`event_id::text`,
     select: (sql) => cols(sql, EVENT_COLS), map: eventFromRow,
   },
   {
-    name: 'markets', twin: 'markets/filtered_markets.json', cols: MARKET_COLS, mode: 'js', dupes: 'unique', json: jsonRows.markets,
+    name: 'markets', twin: 'markets/filtered_markets.json', cols: MARKET_COLS, mode: 'js', keep: 'first',
     key: (r) => String(r.market_id), sqlKey: (sql) => sql`market_id::text`,
     select: (sql) => cols(sql, MARKET_COLS), map: marketFromRow,
   },
