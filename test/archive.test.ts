@@ -4,26 +4,12 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { main } from '../src/cli.ts'
 import { archiveCandidates, checkArchive, removeOriginals, writeArchive, type Manifest } from '../src/archive.ts'
 import { TarScanner, padding, tarHeader, tarTrailer } from '../src/tar.ts'
 import { jsonFiles, rmrf, tempDir } from './_cycle.ts'
 import { createTestDb, dbAvailable, type TestDb } from './_db.ts'
+import { runMain as run } from './_run.ts'
 
-async function run(argv: string[]) {
-  const out: string[] = []
-  const err: string[] = []
-  const w1 = process.stdout.write
-  const w2 = process.stderr.write
-  process.stdout.write = ((c: unknown) => (out.push(String(c)), true)) as typeof process.stdout.write
-  process.stderr.write = ((c: unknown) => (err.push(String(c)), true)) as typeof process.stderr.write
-  try {
-    return { code: await main(argv), stdout: out.join(''), stderr: err.join('') }
-  } finally {
-    process.stdout.write = w1
-    process.stderr.write = w2
-  }
-}
 
 const NO_ENV = ['--env-file', '/nonexistent/.env']
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex')

@@ -13,7 +13,6 @@ import postgres from 'postgres'
 import { ADMIN_URL, createTestDb, dbAvailable, urlFor, type TestDb } from './_db.ts'
 import { fixture, fixturesAvailable } from './_fixtures.ts'
 import { cfg, rmrf, tempDir } from './_cycle.ts'
-import { main } from '../src/cli.ts'
 import { parseDatabaseUrl } from '../src/config.ts'
 import { connect, type Sql } from '../src/db/client.ts'
 import { finishHash, RowHashSum, tableInfo, tableStats } from '../src/backup/catalog.ts'
@@ -24,22 +23,8 @@ import { acquireLock } from '../src/lock.ts'
 import { PgStore } from '../src/store/postgres.ts'
 import { runCycle } from '../src/trading/cycle.ts'
 import { verify } from '../src/verify/index.ts'
+import { runMain as run } from './_run.ts'
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = []
-  const err: string[] = []
-  const w1 = process.stdout.write
-  const w2 = process.stderr.write
-  process.stdout.write = ((c: unknown) => (out.push(String(c)), true)) as typeof process.stdout.write
-  process.stderr.write = ((c: unknown) => (err.push(String(c)), true)) as typeof process.stderr.write
-  try {
-    const code = await main(argv)
-    return { code, stdout: out.join(''), stderr: err.join('') }
-  } finally {
-    process.stdout.write = w1
-    process.stderr.write = w2
-  }
-}
 
 async function loads(sql: Sql) {
   const s = new PgStore(sql)

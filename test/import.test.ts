@@ -8,7 +8,6 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createTestDb, dbAvailable, type TestDb } from './_db.ts'
 import { cfg, rmrf, rowCounts, tempDir, truncateAll } from './_cycle.ts'
-import { main } from '../src/cli.ts'
 import { generateTrades, syntheticTrade } from '../src/bench/synthetic.ts'
 import { selectAllSignals } from '../src/db/queries/signals.ts'
 import { importData, readJsonObjectWithout, streamJsonArray, streamJsonArrayAt, type ImportReport } from '../src/import/index.ts'
@@ -19,22 +18,8 @@ import { JsonStore } from '../src/store/json.ts'
 import { PgStore } from '../src/store/postgres.ts'
 import { allJsonSignals } from '../src/sync.ts'
 import { runCycle } from '../src/trading/cycle.ts'
+import { runMain as run } from './_run.ts'
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = []
-  const err: string[] = []
-  const w1 = process.stdout.write
-  const w2 = process.stderr.write
-  process.stdout.write = ((c: unknown) => (out.push(String(c)), true)) as typeof process.stdout.write
-  process.stderr.write = ((c: unknown) => (err.push(String(c)), true)) as typeof process.stderr.write
-  try {
-    const code = await main(argv)
-    return { code, stdout: out.join(''), stderr: err.join('') }
-  } finally {
-    process.stdout.write = w1
-    process.stderr.write = w2
-  }
-}
 
 const NO_ENV = ['--env-file', '/nonexistent/.env']
 const byTable = (r: ImportReport) => Object.fromEntries(r.tables.map((t) => [t.table, t]))

@@ -8,26 +8,12 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createTestDb, dbAvailable, type TestDb } from './_db.ts'
 import { cfg, rmrf, tempDir } from './_cycle.ts'
-import { main } from '../src/cli.ts'
 import type { HistoryRow, Portfolio, Trade } from '../src/domain.ts'
 import { computeReport, type Report } from '../src/report/compute.ts'
 import { esc, niceTicks, renderSvg } from '../src/report/svg.ts'
 import { runCycle } from '../src/trading/cycle.ts'
+import { runMain as run } from './_run.ts'
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = []
-  const err: string[] = []
-  const [w1, w2] = [process.stdout.write, process.stderr.write]
-  process.stdout.write = ((c: unknown) => (out.push(String(c)), true)) as typeof process.stdout.write
-  process.stderr.write = ((c: unknown) => (err.push(String(c)), true)) as typeof process.stderr.write
-  try {
-    const code = await main(argv)
-    return { code, stdout: out.join(''), stderr: err.join('') }
-  } finally {
-    process.stdout.write = w1
-    process.stderr.write = w2
-  }
-}
 
 // ---- a strict little XML parser: enough to prove a file is well-formed ----
 

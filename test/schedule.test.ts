@@ -4,31 +4,17 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { XMLParser, XMLValidator } from 'fast-xml-parser'
-import { main } from '../src/cli.ts'
 import { runSchedule } from '../src/schedule/index.ts'
 import { cronBlock, cronLine, mergeBlock, BEGIN, END } from '../src/schedule/cron.ts'
 import { jobs, parseEvery, parseTimeOfDay, selfProgram, type ScheduleSpec } from '../src/schedule/spec.ts'
 import { units } from '../src/schedule/systemd.ts'
 import { encodeTaskXml, planWindows, taskXml, winQuote } from '../src/schedule/windows.ts'
 import type { Runner } from '../src/schedule/runner.ts'
+import { runMain as run } from './_run.ts'
 
 const tmp = mkdtempSync(join(tmpdir(), 'prescient-schedule-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 
-async function run(argv: string[]) {
-  const out: string[] = []
-  const err: string[] = []
-  const w1 = process.stdout.write
-  const w2 = process.stderr.write
-  process.stdout.write = ((c: unknown) => (out.push(String(c)), true)) as typeof process.stdout.write
-  process.stderr.write = ((c: unknown) => (err.push(String(c)), true)) as typeof process.stderr.write
-  try {
-    return { code: await main(argv), stdout: out.join(''), stderr: err.join('') }
-  } finally {
-    process.stdout.write = w1
-    process.stderr.write = w2
-  }
-}
 
 /** CommandLineToArgvW's rules, to read the task's Arguments back the way Windows will. */
 function parseWinArgs(line: string): string[] {

@@ -3,30 +3,9 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createTestDb, dbAvailable, type TestDb } from './_db.ts'
-import { main } from '../src/cli.ts'
 import { diskUsage, jsonFiles, logInfo, usageFromStatfs } from '../src/status.ts'
+import { runMain as run } from './_run.ts'
 
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-async function run(argv: string[]): Promise<Run> {
-  const out: string[] = []
-  const err: string[] = []
-  const w1 = process.stdout.write
-  const w2 = process.stderr.write
-  process.stdout.write = ((c: unknown) => (out.push(String(c)), true)) as typeof process.stdout.write
-  process.stderr.write = ((c: unknown) => (err.push(String(c)), true)) as typeof process.stderr.write
-  try {
-    const code = await main(argv)
-    return { code, stdout: out.join(''), stderr: err.join('') }
-  } finally {
-    process.stdout.write = w1
-    process.stderr.write = w2
-  }
-}
 
 let dataDir: string
 const NO_ENV = ['--env-file', '/nonexistent/.env']
