@@ -97,8 +97,10 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
  * Write several files: every temp is written and synced first, then all are
  * renamed, so a failure while serialising or writing changes no target at all
  * and the window in which only some targets are new is a few renames long.
+ * With `gate`, the renames wait for it; if it rejects, the temps are removed
+ * and nothing changes (a caller can write while it still checks something).
  */
-export async function writeJsonAtomicMany(entries: readonly JsonWrite[], opts: { journal?: string } = {}): Promise<void> {
+export async function writeJsonAtomicMany(entries: readonly JsonWrite[], opts: { journal?: string; gate?: Promise<unknown> } = {}): Promise<void> {
   if (entries.length === 0) return
   const journal = entries.length > 1 ? opts.journal : undefined
   const dirs = [...new Set(entries.map((e) => dirname(e.path)))]
@@ -107,6 +109,7 @@ export async function writeJsonAtomicMany(entries: readonly JsonWrite[], opts: {
   const temps: string[] = []
   try {
     for (const [k, e] of entries.entries()) temps.push(await writeTemp(e.path, texts[k]!))
+    await opts.gate
   } catch (err) {
     await Promise.all(temps.map((t) => unlink(t).catch(() => {})))
     throw err

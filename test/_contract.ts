@@ -248,6 +248,23 @@ export function storeContract(name: string, factory: () => Promise<Store>) {
       expect(await snapshot(store)).toEqual(before)
     })
 
+    test('a commit waits for its gate to open, and a gate that closes commits nothing', async () => {
+      const c = sampleChanges()
+      let open!: () => void
+      const committed = store.commit(c, GROUPS, { gate: new Promise<void>((resolve) => (open = resolve)) })
+      await Bun.sleep(50)
+      expect(await store.loadPortfolio()).toBeNull()
+      expect(await store.loadTrades()).toEqual([])
+      open()
+      await committed
+      const before = await snapshot(store)
+      expect(before.portfolio).toEqual(c.portfolio)
+      const next = { ...sampleChanges(), at: '2025-10-21T00:00:00.000Z', signals: [], archive: null, events: [], markets: [] }
+      next.portfolio = { ...next.portfolio, balance: 1.5, positions: [] }
+      await expect(store.commit(next, GROUPS, { gate: Promise.reject(new Error('refused by the caller')) })).rejects.toThrow('refused by the caller')
+      expect(await snapshot(store)).toEqual(before)
+    })
+
     test('loadTrades filters by market and status, newest first, with a limit', async () => {
       const c = sampleChanges()
       const more = [trade('t4', { market_id: 'm-shared', timestamp: '2025-10-18T00:00:00.000Z' }), trade('t0', { market_id: 'm-shared', timestamp: AT })]

@@ -15,7 +15,8 @@ export async function openDb(config: Config, required: boolean): Promise<DbHandl
     if (required) throw new PrescientError('no database is configured', Exit.usage, 'run `prescient setup` or set DATABASE_URL in .env')
     return { sql: null, error: new Error('no database configured') }
   }
-  const sql = connect(config.db)
+  // No array types (see ConnectOptions.arrayTypes): the cycle's and the report's queries pass lists as jsonb.
+  const sql = connect(config.db, { arrayTypes: false })
   try {
     await sql`select 1`
   } catch (err) {

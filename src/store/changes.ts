@@ -25,8 +25,14 @@ import {
 const check = <S extends v.GenericSchema>(schema: S, value: unknown, what: string): v.InferOutput<S> =>
   validate(schema, value, `refusing to commit invalid ${what}`, Exit.runtime)
 
+/** Results of checkChanges and the groups they were checked for (RoutedStore checks once for both stores). */
+const checked = new WeakMap<CycleChanges, readonly Group[]>()
+
 /** The changes with the given groups' parts validated and normalised; other parts pass through. */
 export function checkChanges(c: CycleChanges, groups: readonly Group[]): CycleChanges {
+  // a result of this function is already normalised (checking it again changes nothing)
+  const done = checked.get(c)
+  if (done && groups.every((g) => done.includes(g))) return c
   const out: CycleChanges = { ...c, at: check(PortfolioFileSchema.entries.last_updated, c.at, 'changes.at') }
   if (groups.includes('portfolio')) {
     out.portfolio = check(PortfolioFileSchema, c.portfolio, 'changes.portfolio')
@@ -44,5 +50,6 @@ export function checkChanges(c: CycleChanges, groups: readonly Group[]): CycleCh
     out.marketSnapshots = check(MarketSnapshotsSchema, c.marketSnapshots, 'changes.marketSnapshots')
   }
   out.metadata = check(MetadataFileSchema, c.metadata, 'changes.metadata')
+  checked.set(out, [...groups])
   return out
 }

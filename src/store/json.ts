@@ -11,7 +11,7 @@ import { recoverJournal, writeJsonAtomicMany, type JsonWrite } from '../atomic.t
 import { logger } from '../logger.ts'
 import { ARCHIVE_DIR, ARCHIVE_FILE_RE, ArchiveFileSchema, FILES, archiveRel, readJsonFile } from '../schema/files.ts'
 import { checkChanges } from './changes.ts'
-import type { CycleChanges, Store, TradeQuery } from './types.ts'
+import type { CommitOptions, CycleChanges, Store, TradeQuery } from './types.ts'
 
 /** Byte-order string compare, the same order as PostgreSQL's COLLATE "C". */
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
@@ -113,8 +113,9 @@ export class JsonStore implements Store {
     }
   }
 
-  async commit(changes: CycleChanges, groups: readonly Group[]): Promise<void> {
+  async commit(changes: CycleChanges, groups: readonly Group[], opts: CommitOptions = {}): Promise<void> {
     if (!groups.length) return
+    opts.gate?.catch(() => {}) // awaited before the renames; it may close before that
     const c = checkChanges(changes, groups)
     // Everything is read and computed before the first byte is written.
     const writes: JsonWrite[] = []
@@ -139,7 +140,8 @@ export class JsonStore implements Store {
       put(FILES.markets.rel, c.markets)
     }
     put(FILES.metadata.rel, { ...(await this.loadMetadata()), ...c.metadata })
-    await writeJsonAtomicMany(writes, { journal: journalPath(this.dataDir) })
+    // with a gate, the temp files are written and synced meanwhile; only the renames wait
+    await writeJsonAtomicMany(writes, { journal: journalPath(this.dataDir), gate: opts.gate })
   }
 
   async close(): Promise<void> {}

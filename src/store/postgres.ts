@@ -10,17 +10,14 @@ import type { Group } from '../phase.ts'
 import type { Sql } from '../db/client.ts'
 import { SignalSchema } from '../schema/files.ts'
 import { checkChanges } from './changes.ts'
-import type { CycleChanges, Store, TradeQuery } from './types.ts'
-import { selectTrades, upsertTrades } from '../db/queries/trades.ts'
-import { insertSnapshot, replacePositions, selectPositions, selectState, upsertState } from '../db/queries/portfolio.ts'
-import { selectArchives, selectHistory, upsertArchives, upsertHistory } from '../db/queries/history.ts'
-import { saveCurrentSignals, selectCurrentSignals } from '../db/queries/signals.ts'
-import { insertMarketSnapshots, replaceEvents, replaceMarkets, selectEvents, selectMarkets } from '../db/queries/markets.ts'
-import { setMetadata } from '../db/queries/metadata.ts'
-
-/** A scheduled cycle must not hang on a lock held by someone's open psql session. */
-const LOCK_TIMEOUT = '10s'
-const STATEMENT_TIMEOUT = '120s'
+import type { CommitOptions, CycleChanges, Store, TradeQuery } from './types.ts'
+import { allInOne, type Fragment } from '../db/queries/_util.ts'
+import { selectTrades, upsertTradesParts } from '../db/queries/trades.ts'
+import { insertSnapshotPart, replacePositionsParts, selectPositions, selectState, upsertStatePart } from '../db/queries/portfolio.ts'
+import { selectArchives, selectHistory, upsertArchivesParts, upsertHistoryParts } from '../db/queries/history.ts'
+import { currentSignalsMetadata, selectCurrentSignals, upsertSignalsParts } from '../db/queries/signals.ts'
+import { insertMarketSnapshotsParts, replaceEventsParts, replaceMarketsParts, selectEvents, selectMarkets } from '../db/queries/markets.ts'
+import { setMetadataParts } from '../db/queries/metadata.ts'
 
 const canonical = (s: Signal): Signal => {
   const r = v.safeParse(SignalSchema, s)
@@ -67,30 +64,30 @@ export class PgStore implements Store {
     return selectMarkets(this.sql)
   }
 
-  async commit(changes: CycleChanges, groups: readonly Group[]): Promise<void> {
+  async commit(changes: CycleChanges, groups: readonly Group[], opts: CommitOptions = {}): Promise<void> {
     if (!groups.length) return
+    opts.gate?.catch(() => {}) // awaited before COMMIT; it may close before that
     const c = checkChanges(changes, groups)
     const has = (g: Group) => groups.includes(g)
     await this.sql.begin(async (tx) => {
-      await tx`select set_config('lock_timeout', ${LOCK_TIMEOUT}, true), set_config('statement_timeout', ${STATEMENT_TIMEOUT}, true)`
-      // Trades first: trading_signals.trade_id references them.
+      // Every table in ONE statement (see allInOne): a round trip and a parse per cycle, not per table.
+      const parts: Fragment[] = []
       if (has('portfolio')) {
-        await upsertTrades(tx, c.trades)
-        await upsertState(tx, c.portfolio)
-        await replacePositions(tx, c.portfolio.positions)
-        await insertSnapshot(tx, c.at, c.portfolio)
+        parts.push(...upsertTradesParts(tx, c.trades), upsertStatePart(tx, c.portfolio))
+        parts.push(...replacePositionsParts(tx, c.portfolio.positions), insertSnapshotPart(tx, c.at, c.portfolio))
       }
-      if (has('history')) {
-        await upsertHistory(tx, [c.history])
-        if (c.archive) await upsertArchives(tx, [c.archive])
-      }
-      if (has('signals')) await saveCurrentSignals(tx, c.signals)
-      if (has('markets')) {
-        await replaceEvents(tx, c.events)
-        await replaceMarkets(tx, c.markets)
-        await insertMarketSnapshots(tx, c.marketSnapshots)
-      }
-      await setMetadata(tx, c.metadata)
+      if (has('history')) parts.push(...upsertHistoryParts(tx, [c.history]), ...upsertArchivesParts(tx, c.archive ? [c.archive] : []))
+      // trading_signals.trade_id references trades: checked at the end of the statement, after every part
+      if (has('signals')) parts.push(...upsertSignalsParts(tx, c.signals))
+      if (has('markets')) parts.push(...replaceEventsParts(tx, c.events), ...replaceMarketsParts(tx, c.markets), ...insertMarketSnapshotsParts(tx, c.marketSnapshots))
+      // one metadata part: the current-signals entry, then the cycle's own keys (the later wins, as before)
+      parts.push(...setMetadataParts(tx, { ...(has('signals') ? currentSignalsMetadata(c.signals) : {}), ...c.metadata }))
+      // The timeouts come first: a scheduled cycle must not hang on a lock held by someone's open
+      // psql session. The constants are inlined (no parameter), so the statement that follows is
+      // sent behind them without waiting for their answer.
+      await Promise.all([tx`select set_config('lock_timeout', '10s', true), set_config('statement_timeout', '120s', true)`, allInOne(tx, parts)])
+      // COMMIT only once the gate opens; a rejected gate throws here, and the transaction rolls back
+      await opts.gate
     })
   }
 

@@ -9,7 +9,8 @@ import { logger } from '../logger.ts'
 import { mask } from '../mask.ts'
 import { GROUPS, jsonIsTruth, type Group, type PhaseRow } from '../phase.ts'
 import { markBehind, clearBehind, readBehind } from './behind.ts'
-import type { CycleChanges, Store, TradeQuery } from './types.ts'
+import { checkChanges } from './changes.ts'
+import type { CommitOptions, CycleChanges, Store, TradeQuery } from './types.ts'
 
 export interface RoutedOptions {
   row: PhaseRow
@@ -18,6 +19,13 @@ export interface RoutedOptions {
   dataDir: string
   /** why pg is null, for messages */
   dbError?: unknown
+  /**
+   * The database half while it is still being opened and checked; when given, it replaces pg and
+   * dbError. JSON reads do not wait for it; database reads and commits do, and nothing is
+   * committed before it settles (a rejection commits nothing), but a commit stages its JSON
+   * files meanwhile. So a cycle that only reads JSON (phases 1-4) opens the database in parallel.
+   */
+  pending?: Promise<{ pg: Store | null; dbError?: unknown }>
   /** read-only commands (status, report) may use JSON as the phase-6 emergency fallback */
   readOnly?: boolean
   /** deadline for each database operation (a link that goes silent never errors by itself) */
@@ -46,6 +54,11 @@ export class RoutedStore implements Store {
 
   constructor(private readonly o: RoutedOptions) {}
 
+  /** The database half: the constructor's, or the pending one once it has settled. */
+  private db(): Promise<{ pg: Store | null; dbError?: unknown }> {
+    return this.o.pending ?? Promise.resolve({ pg: this.o.pg, dbError: this.o.dbError })
+  }
+
   private timed<T>(work: Promise<T>, what: string): Promise<T> {
     return withDeadline(work, this.o.dbTimeoutMs ?? DEFAULT_DB_TIMEOUT_MS, what)
   }
@@ -54,8 +67,8 @@ export class RoutedStore implements Store {
     return this.o.row
   }
 
-  private dbDown(err?: unknown): PrescientError {
-    const why = err ?? this.o.dbError
+  private dbDown(err?: unknown, dbError = this.o.dbError): PrescientError {
+    const why = err ?? dbError
     return new PrescientError(
       `phase ${this.o.row.phase} (${this.o.row.name}) needs the database, and it failed: ${mask(errorMessage(why ?? 'not connected'))}`,
       Exit.dbUnreachable,
@@ -64,13 +77,13 @@ export class RoutedStore implements Store {
   }
 
   private async read<T>(what: string, f: (s: Store) => Promise<T>): Promise<T> {
-    const { row, json, pg } = this.o
+    const { row, json } = this.o
+    if (row.reads === 'json') return f(json)
+    const { pg, dbError } = await this.db()
     switch (row.reads) {
-      case 'json':
-        return f(json)
       case 'db-fallback':
         try {
-          if (!pg) throw this.o.dbError ?? new Error('not connected')
+          if (!pg) throw dbError ?? new Error('not connected')
           return await this.timed(f(pg), `PostgreSQL (reading ${what})`)
         } catch (err) {
           this.readFallbacks++
@@ -80,7 +93,7 @@ export class RoutedStore implements Store {
       case 'db-emergency':
       case 'db':
         try {
-          if (!pg) throw this.dbDown()
+          if (!pg) throw this.dbDown(undefined, dbError)
           return await this.timed(f(pg), `PostgreSQL (reading ${what})`)
         } catch (err) {
           if (row.reads === 'db-emergency' && this.o.readOnly) {
@@ -88,7 +101,7 @@ export class RoutedStore implements Store {
             logger.warn(`EMERGENCY: PostgreSQL failed; showing ${what} from the JSON files, which stopped being written in phase 6 and may be stale`)
             return f(json)
           }
-          throw err instanceof PrescientError ? err : this.dbDown(err)
+          throw err instanceof PrescientError ? err : this.dbDown(err, dbError)
         }
     }
   }
@@ -115,12 +128,14 @@ export class RoutedStore implements Store {
     return this.read('markets', (s) => s.loadMarkets())
   }
 
-  async commit(changes: CycleChanges, groups: readonly Group[] = GROUPS): Promise<void> {
-    const { row, json, pg, dataDir } = this.o
+  async commit(changes: CycleChanges, groups: readonly Group[] = GROUPS, opts: CommitOptions = {}): Promise<void> {
+    const { row, json, dataDir } = this.o
     const jsonGroups = row.jsonWrites.filter((g) => groups.includes(g))
     const dbGroups = row.dbWrites.filter((g) => groups.includes(g))
     if (!jsonIsTruth(row)) {
-      if (!pg) throw this.dbDown()
+      await opts.gate
+      const { pg, dbError } = await this.db()
+      if (!pg) throw this.dbDown(undefined, dbError)
       try {
         await this.timed(pg.commit(changes, dbGroups), 'PostgreSQL (commit)')
       } catch (err) {
@@ -134,19 +149,60 @@ export class RoutedStore implements Store {
       }
       return
     }
-    // JSON is the truth: write it first; the DB follows, or is caught up later.
+    // JSON is the truth: it lands first; the DB follows, or is caught up later.
+    // The JSON files are validated (once, for both stores), serialised and fsynced as temps right
+    // away, while the database may still be opened and checked; they are renamed only after that,
+    // and after the db-behind marker.
+    let checked: CycleChanges | undefined
+    let invalid: unknown
+    try {
+      checked = checkChanges(changes, [...new Set([...jsonGroups, ...dbGroups])])
+    } catch (err) {
+      invalid = err
+    }
+    const publish = deferred()
+    const staged = checked && json.commit(checked, jsonGroups, { gate: publish.promise })
+    staged?.catch(() => {}) // awaited below
+    let db: { pg: Store | null; dbError?: unknown }
+    try {
+      await opts.gate
+      db = await this.db()
+    } catch (err) {
+      // the database side refused the cycle (or the caller's gate closed): the temps go, nothing is written
+      publish.reject(err)
+      await staged?.catch(() => {})
+      throw err
+    }
+    const pg = dbGroups.length ? db.pg : null
     const wasBehind = readBehind(dataDir) !== null
     if (dbGroups.length) markBehind(dataDir, 'cycle in progress', row.phase)
-    await json.commit(changes, jsonGroups)
-    if (!dbGroups.length) return
+    if (!staged) throw invalid
     if (!pg) {
+      publish.resolve()
+      await staged
+      if (!dbGroups.length) return
       this.dbWriteFailures++
-      markBehind(dataDir, `database unreachable: ${mask(errorMessage(this.o.dbError ?? 'not connected'))}`, row.phase)
+      markBehind(dataDir, `database unreachable: ${mask(errorMessage(db.dbError ?? 'not connected'))}`, row.phase)
       logger.warn(`PostgreSQL is unreachable; JSON was written and the database will be caught up by the next cycle or \`prescient sync\``)
       return
     }
+    // The DB transaction does its statement while the JSON files are renamed, and sends COMMIT
+    // only once they are: the DB is never ahead of the truth, and a failed JSON write rolls the
+    // transaction back. The deadline runs from there, as it did when the transaction only began
+    // after the JSON commit.
+    const commitGate = deferred()
+    const pgCommit = pg.commit(checked!, dbGroups, { gate: commitGate.promise })
+    pgCommit.catch(() => {}) // settled below, or abandoned with the JSON error (the server then rolls back)
+    publish.resolve()
     try {
-      await this.timed(pg.commit(changes, dbGroups), 'PostgreSQL (commit)')
+      await staged
+    } catch (err) {
+      commitGate.reject(err)
+      throw err
+    }
+    commitGate.resolve()
+    try {
+      await this.timed(pgCommit, 'PostgreSQL (commit)')
       if (!wasBehind) clearBehind(dataDir)
     } catch (err) {
       this.dbWriteFailures++
@@ -156,6 +212,19 @@ export class RoutedStore implements Store {
   }
 
   async close() {
-    await Promise.all([this.o.json.close(), this.o.pg?.close()])
+    const db = await this.db().catch(() => null)
+    await Promise.all([this.o.json.close(), db?.pg?.close()])
   }
+}
+
+/** A promise with its resolve and reject at hand; a rejection nobody awaits is not reported. */
+function deferred() {
+  let resolve!: () => void
+  let reject!: (err: unknown) => void
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  promise.catch(() => {})
+  return { promise, resolve, reject }
 }

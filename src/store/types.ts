@@ -31,6 +31,17 @@ export interface CycleChanges {
   metadata: Record<string, string>
 }
 
+export interface CommitOptions {
+  /**
+   * A store may do its work while the gate is pending, but it commits nothing
+   * before the gate resolves, and nothing at all if it rejects (the commit then
+   * rejects with the gate's error). RoutedStore uses it to run the database
+   * transaction while the JSON files, the truth, are written, and to write the
+   * JSON files while the database is still being opened and checked.
+   */
+  gate?: Promise<unknown>
+}
+
 export interface TradeQuery {
   marketId?: string
   status?: 'open' | 'closed'
@@ -49,6 +60,6 @@ export interface Store {
   loadEvents(): Promise<EventRecord[]>
   loadMarkets(): Promise<MarketRecord[]>
   /** Apply a cycle's changes for the given groups only. */
-  commit(changes: CycleChanges, groups: readonly Group[]): Promise<void>
+  commit(changes: CycleChanges, groups: readonly Group[], opts?: CommitOptions): Promise<void>
   close(): Promise<void>
 }

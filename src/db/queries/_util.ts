@@ -3,8 +3,12 @@
  * limit, de-duplication (one INSERT ... ON CONFLICT DO UPDATE may not touch a
  * row twice), and row mapping back to the JSON shapes.
  */
+import type postgres from 'postgres'
 import type { JSONValue } from 'postgres'
 import type { Q } from '../client.ts'
+
+/** A piece of SQL built by a tagged template and embedded in another (never run on its own). */
+export type Fragment = postgres.Fragment
 
 /** Rows per INSERT: 1000 x ~20 columns stays far below the 65535 bind parameters. */
 export const BATCH = 1000
@@ -32,3 +36,32 @@ export type Row = Record<string, unknown>
 
 /** JSONB parameters: tagged explicitly so postgres.js serialises them as JSON, whatever their TS type. */
 export const jsonb = (sql: Q, value: unknown) => sql.json(value as JSONValue)
+
+/**
+ * `select <cols>` from rows sent as ONE jsonb parameter, typed by the table's own row type
+ * (so each value is converted exactly as a bind parameter of that column would be) and kept
+ * in array order. One JSON.stringify instead of a parameter per value, and no parameter limit.
+ */
+export function jsonRows(sql: Q, table: string, cols: readonly string[], rows: readonly object[]): Fragment {
+  const only = rows.map((r) => {
+    const out: Record<string, unknown> = {}
+    for (const c of cols) {
+      const value = (r as Record<string, unknown>)[c]
+      // as a bind parameter would: postgres.js refuses undefined rather than guessing null
+      if (value === undefined) throw Object.assign(new Error(`Undefined values are not allowed (${table}.${c})`), { code: 'UNDEFINED_VALUE' })
+      out[c] = value
+    }
+    return out
+  })
+  return sql`select ${sql(cols as string[])} from jsonb_populate_recordset(null::${sql(table)}, ${jsonb(sql, only)}) with ordinality as r order by r.ordinality`
+}
+
+/**
+ * Data-modifying statements run as ONE statement (`with w0 as (...), w1 as (...) select 1`): one
+ * parse and one round trip instead of one each. They share one snapshot, so the parts must touch
+ * disjoint rows; foreign keys are checked at the end of the statement, when all parts are done.
+ */
+export function allInOne(sql: Q, parts: readonly Fragment[]): Fragment {
+  if (!parts.length) return sql`select 1`
+  return sql`with ${parts.map((p, i) => (i ? sql`, ${sql(`w${i}`)} as (${p})` : sql`${sql('w0')} as (${p})`))} select 1`
+}

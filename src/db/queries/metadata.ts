@@ -1,12 +1,18 @@
 /** system_metadata: the last run of each step, as in the seed, plus internal markers. */
 import type { Q } from '../client.ts'
+import type { Fragment } from './_util.ts'
+
+/** setMetadata as one part of a single-statement commit (allInOne); [] when there is nothing to set. */
+export function setMetadataParts(sql: Q, values: Readonly<Record<string, string>>): Fragment[] {
+  const rows = Object.entries(values).map(([key, value]) => ({ key, value }))
+  if (!rows.length) return []
+  return [sql`
+    insert into system_metadata ${sql(rows, 'key', 'value')}
+    on conflict (key) do update set value = excluded.value, updated_at = now()`]
+}
 
 export async function setMetadata(sql: Q, values: Readonly<Record<string, string>>): Promise<void> {
-  const rows = Object.entries(values).map(([key, value]) => ({ key, value }))
-  if (!rows.length) return
-  await sql`
-    insert into system_metadata ${sql(rows, 'key', 'value')}
-    on conflict (key) do update set value = excluded.value, updated_at = now()`
+  for (const part of setMetadataParts(sql, values)) await part
 }
 
 export async function getMetadata(sql: Q): Promise<Record<string, string>> {

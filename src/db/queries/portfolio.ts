@@ -1,7 +1,7 @@
 /** portfolio_state (one row, id = 1), portfolio_positions (the open positions), portfolio_snapshots (DB-only series). */
 import type { Q } from '../client.ts'
 import type { Action, PortfolioState, Position, TradeStatus } from '../../domain.ts'
-import { batches, dedupeBy, iso, isoN, num, numN, type Row } from './_util.ts'
+import { batches, dedupeBy, iso, isoN, jsonb, jsonRows, num, numN, type Fragment, type Row } from './_util.ts'
 
 const POSITION_COLS = [
   'trade_id', 'market_id', 'market_question', 'action', 'amount', 'entry_price', 'entry_timestamp', 'status',
@@ -16,14 +16,17 @@ export interface PortfolioSnapshot {
   trade_count: number
 }
 
+/** The one state row; also a part of the single-statement commit (allInOne). */
+export const upsertStatePart = (sql: Q, s: PortfolioState): Fragment => sql`
+  insert into portfolio_state (id, balance, total_invested, total_profit_loss, trade_count, created_at, last_updated)
+  values (1, ${s.balance}, ${s.total_invested}, ${s.total_profit_loss}, ${s.trade_count}, ${s.created_at}, ${s.last_updated})
+  on conflict (id) do update set
+    balance = excluded.balance, total_invested = excluded.total_invested,
+    total_profit_loss = excluded.total_profit_loss, trade_count = excluded.trade_count,
+    created_at = excluded.created_at, last_updated = excluded.last_updated`
+
 export async function upsertState(sql: Q, s: PortfolioState): Promise<void> {
-  await sql`
-    insert into portfolio_state (id, balance, total_invested, total_profit_loss, trade_count, created_at, last_updated)
-    values (1, ${s.balance}, ${s.total_invested}, ${s.total_profit_loss}, ${s.trade_count}, ${s.created_at}, ${s.last_updated})
-    on conflict (id) do update set
-      balance = excluded.balance, total_invested = excluded.total_invested,
-      total_profit_loss = excluded.total_profit_loss, trade_count = excluded.trade_count,
-      created_at = excluded.created_at, last_updated = excluded.last_updated`
+  await upsertStatePart(sql, s)
 }
 
 export async function selectState(sql: Q): Promise<PortfolioState | null> {
@@ -58,20 +61,30 @@ export function positionFromRow(r: Row): Position {
   }
 }
 
+const positionsOnConflict = (sql: Q) => sql`
+  on conflict (trade_id) do update set
+    market_id = excluded.market_id, market_question = excluded.market_question, action = excluded.action,
+    amount = excluded.amount, entry_price = excluded.entry_price, entry_timestamp = excluded.entry_timestamp,
+    status = excluded.status, current_pnl = excluded.current_pnl, realized_pnl = excluded.realized_pnl,
+    exit_price = excluded.exit_price, exit_timestamp = excluded.exit_timestamp`
+
+const deleteOtherPositions = (sql: Q, rows: readonly Position[]) =>
+  sql`delete from portfolio_positions where trade_id not in (select jsonb_array_elements_text(${jsonb(sql, rows.map((p) => p.trade_id))}))`
+
 /** Make the table equal to `positions`: upsert them, delete every other row (a closed position leaves). */
 export async function replacePositions(sql: Q, positions: readonly Position[]): Promise<void> {
   const rows = dedupeBy(positions, (p) => p.trade_id)
   for (const chunk of batches(rows)) {
-    await sql`
-      insert into portfolio_positions ${sql(chunk, ...POSITION_COLS)}
-      on conflict (trade_id) do update set
-        market_id = excluded.market_id, market_question = excluded.market_question, action = excluded.action,
-        amount = excluded.amount, entry_price = excluded.entry_price, entry_timestamp = excluded.entry_timestamp,
-        status = excluded.status, current_pnl = excluded.current_pnl, realized_pnl = excluded.realized_pnl,
-        exit_price = excluded.exit_price, exit_timestamp = excluded.exit_timestamp`
+    await sql`insert into portfolio_positions ${sql(chunk, ...POSITION_COLS)} ${positionsOnConflict(sql)}`
   }
-  const ids = rows.map((p) => p.trade_id)
-  await sql`delete from portfolio_positions where not (trade_id = any(${ids}::text[]))`
+  await deleteOtherPositions(sql, rows)
+}
+
+/** replacePositions as parts of a single-statement commit (allInOne): the upsert and the delete touch disjoint rows. */
+export function replacePositionsParts(sql: Q, positions: readonly Position[]): Fragment[] {
+  const rows = dedupeBy(positions, (p) => p.trade_id)
+  const upsert = sql`insert into portfolio_positions (${sql(POSITION_COLS)}) ${jsonRows(sql, 'portfolio_positions', POSITION_COLS, rows)} ${positionsOnConflict(sql)}`
+  return [...(rows.length ? [upsert] : []), deleteOtherPositions(sql, rows)]
 }
 
 /** Oldest first, ties by trade_id in byte order (JsonStore sorts the same way). */
@@ -80,12 +93,14 @@ export async function selectPositions(sql: Q): Promise<Position[]> {
   return rows.map(positionFromRow)
 }
 
-/** One row per cycle clock; re-committing the same cycle adds nothing. */
+/** One row per cycle clock; re-committing the same cycle adds nothing. Also a part of the single-statement commit. */
+export const insertSnapshotPart = (sql: Q, at: string, s: PortfolioState): Fragment => sql`
+  insert into portfolio_snapshots (timestamp, balance, total_invested, total_profit_loss, trade_count)
+  values (${at}, ${s.balance}, ${s.total_invested}, ${s.total_profit_loss}, ${s.trade_count})
+  on conflict (timestamp) do nothing`
+
 export async function insertSnapshot(sql: Q, at: string, s: PortfolioState): Promise<void> {
-  await sql`
-    insert into portfolio_snapshots (timestamp, balance, total_invested, total_profit_loss, trade_count)
-    values (${at}, ${s.balance}, ${s.total_invested}, ${s.total_profit_loss}, ${s.trade_count})
-    on conflict (timestamp) do nothing`
+  await insertSnapshotPart(sql, at, s)
 }
 
 export async function selectSnapshots(sql: Q): Promise<PortfolioSnapshot[]> {

@@ -7,7 +7,7 @@
  */
 import type { Q } from '../client.ts'
 import type { Action, Signal } from '../../domain.ts'
-import { batches, dedupeBy, iso, isoN, num, numN, strN, type Row } from './_util.ts'
+import { batches, dedupeBy, iso, isoN, jsonRows, num, numN, strN, type Fragment, type Row } from './_util.ts'
 import { getMetadataValue, setMetadata } from './metadata.ts'
 
 export const CURRENT_SIGNALS_KEY = 'current_signals'
@@ -42,26 +42,42 @@ export function signalFromRow(r: Row): Signal {
   }
 }
 
+const onConflict = (sql: Q) => sql`
+  on conflict (market_id, timestamp) do update set
+    market_question = excluded.market_question, action = excluded.action, target_price = excluded.target_price,
+    amount = excluded.amount, confidence = excluded.confidence, reason = excluded.reason,
+    yes_price = excluded.yes_price, no_price = excluded.no_price, market_liquidity = excluded.market_liquidity,
+    market_volume = excluded.market_volume, event_id = excluded.event_id, event_title = excluded.event_title,
+    event_end_date = excluded.event_end_date, executed = excluded.executed, executed_at = excluded.executed_at,
+    trade_id = excluded.trade_id`
+
 /** Upsert by (market_id, timestamp). trade_id references trades: write the trades first. */
 export async function upsertSignals(sql: Q, signals: readonly Signal[]): Promise<void> {
   for (const chunk of batches(dedupeBy(signals, keyOf))) {
-    await sql`
-      insert into trading_signals ${sql(chunk, ...COLS)}
-      on conflict (market_id, timestamp) do update set
-        market_question = excluded.market_question, action = excluded.action, target_price = excluded.target_price,
-        amount = excluded.amount, confidence = excluded.confidence, reason = excluded.reason,
-        yes_price = excluded.yes_price, no_price = excluded.no_price, market_liquidity = excluded.market_liquidity,
-        market_volume = excluded.market_volume, event_id = excluded.event_id, event_title = excluded.event_title,
-        event_end_date = excluded.event_end_date, executed = excluded.executed, executed_at = excluded.executed_at,
-        trade_id = excluded.trade_id`
+    await sql`insert into trading_signals ${sql(chunk, ...COLS)} ${onConflict(sql)}`
   }
+}
+
+/** The system_metadata entry that marks `signals` as the current set (what current_signals.json holds). */
+export function currentSignalsMetadata(signals: readonly Signal[]): Record<string, string> {
+  const keys = dedupeBy(signals, keyOf).map((s) => [s.market_id, s.timestamp])
+  return { [CURRENT_SIGNALS_KEY]: JSON.stringify(keys) }
 }
 
 /** Store a cycle's signals and mark them as the current set (what current_signals.json holds). */
 export async function saveCurrentSignals(sql: Q, signals: readonly Signal[]): Promise<void> {
   await upsertSignals(sql, signals)
-  const keys = dedupeBy(signals, keyOf).map((s) => [s.market_id, s.timestamp])
-  await setMetadata(sql, { [CURRENT_SIGNALS_KEY]: JSON.stringify(keys) })
+  await setMetadata(sql, currentSignalsMetadata(signals))
+}
+
+/**
+ * upsertSignals as one part of a single-statement commit (allInOne); the current-set entry goes
+ * into that statement's metadata part (currentSignalsMetadata). The trades they reference may be
+ * written by another part of the same statement: foreign keys are checked at its end.
+ */
+export function upsertSignalsParts(sql: Q, signals: readonly Signal[]): Fragment[] {
+  const rows = dedupeBy(signals, keyOf)
+  return rows.length ? [sql`insert into trading_signals (${sql(COLS)}) ${jsonRows(sql, 'trading_signals', COLS, rows)} ${onConflict(sql)}`] : []
 }
 
 /** The current set, in the order it was committed; [] before any cycle. */

@@ -2,7 +2,7 @@
 import type { Q } from '../client.ts'
 import type { Action, Trade, TradeStatus } from '../../domain.ts'
 import type { TradeQuery } from '../../store/types.ts'
-import { batches, dedupeBy, iso, isoN, num, numN, strN, type Row } from './_util.ts'
+import { batches, dedupeBy, iso, isoN, jsonRows, num, numN, strN, type Fragment, type Row } from './_util.ts'
 
 const COLS = [
   'trade_id', 'timestamp', 'market_id', 'market_question', 'action', 'amount', 'entry_price', 'confidence', 'reason', 'status',
@@ -31,22 +31,29 @@ export function tradeFromRow(r: Row): Trade {
   }
 }
 
+const onConflict = (sql: Q) => sql`
+  on conflict (trade_id) do update set
+    timestamp = excluded.timestamp, market_id = excluded.market_id, market_question = excluded.market_question,
+    action = excluded.action, amount = excluded.amount, entry_price = excluded.entry_price,
+    confidence = excluded.confidence, reason = excluded.reason, status = excluded.status,
+    event_id = excluded.event_id, event_title = excluded.event_title, event_end_date = excluded.event_end_date,
+    current_pnl = excluded.current_pnl, realized_pnl = excluded.realized_pnl,
+    exit_price = excluded.exit_price, exit_timestamp = excluded.exit_timestamp`
+
 /** Insert new trades and overwrite changed ones (status, P&L, exit) in place. */
 export async function upsertTrades(sql: Q, trades: readonly Trade[]): Promise<number> {
   let n = 0
   for (const chunk of batches(dedupeBy(trades, (t) => t.trade_id))) {
-    const res = await sql`
-      insert into trades ${sql(chunk, ...COLS)}
-      on conflict (trade_id) do update set
-        timestamp = excluded.timestamp, market_id = excluded.market_id, market_question = excluded.market_question,
-        action = excluded.action, amount = excluded.amount, entry_price = excluded.entry_price,
-        confidence = excluded.confidence, reason = excluded.reason, status = excluded.status,
-        event_id = excluded.event_id, event_title = excluded.event_title, event_end_date = excluded.event_end_date,
-        current_pnl = excluded.current_pnl, realized_pnl = excluded.realized_pnl,
-        exit_price = excluded.exit_price, exit_timestamp = excluded.exit_timestamp`
+    const res = await sql`insert into trades ${sql(chunk, ...COLS)} ${onConflict(sql)}`
     n += res.count
   }
   return n
+}
+
+/** upsertTrades as one part of a single-statement commit (allInOne); [] when there is nothing to write. */
+export function upsertTradesParts(sql: Q, trades: readonly Trade[]): Fragment[] {
+  const rows = dedupeBy(trades, (t) => t.trade_id)
+  return rows.length ? [sql`insert into trades (${sql(COLS)}) ${jsonRows(sql, 'trades', COLS, rows)} ${onConflict(sql)}`] : []
 }
 
 /** Newest first; ties broken by trade_id in byte order, the same order JsonStore uses. */
