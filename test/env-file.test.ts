@@ -35,3 +35,19 @@ describe('.env reading and writing', () => {
     expect(again).toEqual({ added: [], changed: [] })
   })
 })
+
+describe('the seed .env example', () => {
+  test('works as written: POSTGRES_* gives the database, the flags give phase 0, the password is masked', async () => {
+    const { loadConfig } = await import('../src/config.ts')
+    const { mask } = await import('../src/mask.ts')
+    const config = loadConfig({ envFile: join(import.meta.dir, '..', '.env.example'), env: {}, cwd: dir })
+    expect(config.db?.source).toBe('POSTGRES_*')
+    expect(config.db?.database).toBe('prescient_os')
+    expect(config.db?.user).toBe('prescient_user')
+    expect(config.phase).toBe(0)
+    expect(config.phaseSource).toContain('USE_DATABASE_WRITE=false')
+    expect(mask(config.db!.url)).not.toContain('YourSecurePassword123!')
+    const five = loadConfig({ envFile: join(import.meta.dir, '..', '.env.example'), env: { USE_DATABASE_WRITE: 'true', USE_DATABASE_READ: 'true' }, cwd: dir })
+    expect(five.phase).toBe(5)
+  })
+})
