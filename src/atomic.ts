@@ -15,6 +15,7 @@ import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
+import { alive } from './lock.ts'
 
 export interface JsonWrite {
   path: string
@@ -146,15 +147,6 @@ interface Journal {
   pid: number
   host: string
   renames: [string, string][]
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
 
 /**

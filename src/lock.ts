@@ -20,7 +20,8 @@ interface LockInfo {
 
 export const lockPath = (dataDir: string) => join(dataDir, '.prescient', 'cycle.lock')
 
-function alive(pid: number): boolean {
+/** Is this pid a live process on this machine? (EPERM: alive, but someone else's) */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true
