@@ -3,7 +3,10 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { loadConfig, type Config } from '../src/config.ts'
+import { expect } from 'bun:test'
 import type { Sql } from '../src/db/client.ts'
+import { JsonStore } from '../src/store/json.ts'
+import { PgStore } from '../src/store/postgres.ts'
 
 export const TABLES = [
   'trades', 'portfolio_state', 'portfolio_positions', 'portfolio_snapshots',
@@ -49,3 +52,16 @@ export async function truncateAll(sql: Sql): Promise<void> {
 }
 
 export const rmrf = (p: string) => rmSync(p, { recursive: true, force: true })
+
+/** JSON and PostgreSQL hold the same facts, load by load (every group). */
+export async function expectSameFacts(dir: string, sql: Sql): Promise<void> {
+  const json = new JsonStore(dir)
+  const pg = new PgStore(sql)
+  expect(await pg.loadPortfolio()).toEqual(await json.loadPortfolio())
+  expect(await pg.loadTrades()).toEqual(await json.loadTrades())
+  expect(await pg.loadSignals()).toEqual(await json.loadSignals())
+  expect(await pg.loadHistory()).toEqual(await json.loadHistory())
+  expect(await pg.loadArchives()).toEqual(await json.loadArchives())
+  expect(await pg.loadEvents()).toEqual(await json.loadEvents())
+  expect(await pg.loadMarkets()).toEqual(await json.loadMarkets())
+}

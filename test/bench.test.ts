@@ -5,21 +5,13 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import postgres from 'postgres'
 import { existsSync } from 'node:fs'
-import { main } from '../src/cli.ts'
 import { ADMIN_URL, dbAvailable } from './_db.ts'
+import { runMain } from './_run.ts'
 
-async function cli(args: string[]): Promise<{ code: number; out: string }> {
-  const write = process.stdout.write.bind(process.stdout)
-  let out = ''
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    out += typeof chunk === 'string' ? chunk : new TextDecoder().decode(chunk)
-    return true
-  }) as typeof process.stdout.write
-  try {
-    return { code: await main(args), out }
-  } finally {
-    process.stdout.write = write
-  }
+/** Run the CLI in-process; the exit code and what it printed on stdout. */
+const cli = async (args: string[]) => {
+  const r = await runMain(args)
+  return { code: r.code, out: r.stdout }
 }
 
 /** The scratch database and folder a run names in its last note are gone. */

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createTestDb, dbAvailable, type TestDb } from './_db.ts'
-import { cfg, rmrf, rowCounts, tempDir, truncateAll } from './_cycle.ts'
+import { cfg, expectSameFacts, rmrf, rowCounts, tempDir, truncateAll } from './_cycle.ts'
 import { generateTrades, syntheticTrade } from '../src/bench/synthetic.ts'
 import { selectAllSignals } from '../src/db/queries/signals.ts'
 import { importData, readJsonObjectWithout, streamJsonArray, streamJsonArrayAt, type ImportReport } from '../src/import/index.ts'
@@ -32,15 +32,8 @@ const count = async (t: TestDb, table: string, where = t.sql`true`) =>
 const readRejects = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
 
 async function expectStoresEqual(dir: string, t: TestDb) {
+  await expectSameFacts(dir, t.sql)
   const json = new JsonStore(dir)
-  const pg = new PgStore(t.sql)
-  expect(await pg.loadPortfolio()).toEqual(await json.loadPortfolio())
-  expect(await pg.loadTrades()).toEqual(await json.loadTrades())
-  expect(await pg.loadSignals()).toEqual(await json.loadSignals())
-  expect(await pg.loadHistory()).toEqual(await json.loadHistory())
-  expect(await pg.loadArchives()).toEqual(await json.loadArchives())
-  expect(await pg.loadEvents()).toEqual(await json.loadEvents())
-  expect(await pg.loadMarkets()).toEqual(await json.loadMarkets())
   const key = (s: { market_id: string; timestamp: string }) => `${s.timestamp} ${s.market_id}`
   const all = allJsonSignals(await json.loadArchives(), await json.loadSignals()).sort((a, b) => (key(a) < key(b) ? -1 : 1))
   expect((await selectAllSignals(t.sql)).sort((a, b) => (key(a) < key(b) ? -1 : 1))).toEqual(all)

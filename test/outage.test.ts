@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { createTestDb, dbAvailable, type TestDb } from './_db.ts'
 import { fixture, fixturesAvailable } from './_fixtures.ts'
-import { cfg, jsonFiles, rmrf, rowCounts, tempDir } from './_cycle.ts'
+import { cfg, expectSameFacts, jsonFiles, rmrf, rowCounts, tempDir } from './_cycle.ts'
 import { Exit, PrescientError } from '../src/errors.ts'
 import { readBehind } from '../src/store/behind.ts'
 import { JsonStore } from '../src/store/json.ts'
@@ -17,17 +17,6 @@ import { runCycle } from '../src/trading/cycle.ts'
 
 const DOWN = 'postgres://postgres:s3cret-pw@127.0.0.1:1/nowhere'
 
-async function sameFacts(dir: string, t: TestDb) {
-  const json = new JsonStore(dir)
-  const pg = new PgStore(t.sql)
-  expect(await pg.loadPortfolio()).toEqual(await json.loadPortfolio())
-  expect(await pg.loadTrades()).toEqual(await json.loadTrades())
-  expect(await pg.loadSignals()).toEqual(await json.loadSignals())
-  expect(await pg.loadHistory()).toEqual(await json.loadHistory())
-  expect(await pg.loadArchives()).toEqual(await json.loadArchives())
-  expect(await pg.loadEvents()).toEqual(await json.loadEvents())
-  expect(await pg.loadMarkets()).toEqual(await json.loadMarkets())
-}
 
 describe.skipIf(!dbAvailable || !fixturesAvailable)('outages', () => {
   let t: TestDb
@@ -69,7 +58,7 @@ describe.skipIf(!dbAvailable || !fixturesAvailable)('outages', () => {
 
   test('phase 4 then holds every group level, including markets', async () => {
     await runCycle(cfg(dir, 4, t.url), { source: fixture('gamma_markets_active_2026-01-31.json'), now: '2026-02-01T12:00:00Z' })
-    await sameFacts(dir, t)
+    await expectSameFacts(dir, t.sql)
   })
 
   for (const phase of [6, 7]) {

@@ -5,37 +5,11 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ADMIN_URL, dbAvailable } from './_db.ts'
-import { main } from '../src/cli.ts'
 import { readEnvFile } from '../src/env-file.ts'
 import { quoteIdent, quoteLiteral } from '../src/setup.ts'
 import { migrate } from '../src/db/migrations.ts'
 import type { Sql } from '../src/db/client.ts'
-
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-/** Run the CLI in-process, capturing both streams; never on a "terminal" (CI set), so nothing prompts. */
-async function run(argv: string[]): Promise<Run> {
-  const out: string[] = []
-  const err: string[] = []
-  const w1 = process.stdout.write
-  const w2 = process.stderr.write
-  const ci = process.env.CI
-  process.env.CI ??= '1'
-  process.stdout.write = ((c: unknown) => (out.push(String(c)), true)) as typeof process.stdout.write
-  process.stderr.write = ((c: unknown) => (err.push(String(c)), true)) as typeof process.stderr.write
-  try {
-    const code = await main(argv)
-    return { code, stdout: out.join(''), stderr: err.join('') }
-  } finally {
-    process.stdout.write = w1
-    process.stderr.write = w2
-    if (ci === undefined) delete process.env.CI
-  }
-}
+import { runMain as run, type MainRun as Run } from './_run.ts'
 
 const admin = () => postgres(ADMIN_URL, { max: 1, onnotice: () => {} })
 

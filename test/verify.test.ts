@@ -6,7 +6,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { main } from '../src/cli.ts'
 import { copyTradesCsv } from '../src/bench/load.ts'
 import { generateTrades, generateTradesCsv } from '../src/bench/synthetic.ts'
 import { runCycle } from '../src/trading/cycle.ts'
@@ -15,20 +14,12 @@ import { TABLE_NAMES } from '../src/verify/tables.ts'
 import { createTestDb, dbAvailable, type TestDb } from './_db.ts'
 import { cfg, rmrf, tempDir } from './_cycle.ts'
 import { fixture, fixturesAvailable } from './_fixtures.ts'
+import { runMain } from './_run.ts'
 
-/** Run the CLI in-process; returns the exit code and what it printed on stdout. */
-async function cli(args: string[]): Promise<{ code: number; out: string }> {
-  const write = process.stdout.write.bind(process.stdout)
-  let out = ''
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    out += typeof chunk === 'string' ? chunk : new TextDecoder().decode(chunk)
-    return true
-  }) as typeof process.stdout.write
-  try {
-    return { code: await main(args), out }
-  } finally {
-    process.stdout.write = write
-  }
+/** Run the CLI in-process; the exit code and what it printed on stdout. */
+const cli = async (args: string[]) => {
+  const r = await runMain(args)
+  return { code: r.code, out: r.stdout }
 }
 
 const table = (r: VerifyReport, name: string) => r.tables.find((t) => t.table === name)!
