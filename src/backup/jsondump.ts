@@ -3,35 +3,38 @@
  * memory stays bounded whatever the table sizes, and needing no PostgreSQL
  * client tools.
  *
- *   {"format":"prescient-jsonl","version":1,"schema_version":2,...,"tables":[...]}   header
+ *   {"format":"prescient-jsonl","version":2,"schema_version":2,...,"tables":[...]}   header
  *   {"table":"trades","columns":["id",...],"types":["integer",...]}                   one per table
- *   [1, "t-1", "2026-01-10T12:00:00+00:00", ...]                                       one per row
+ *   ["1","t-1","2026-01-10 12:00:00+00","540816",null,...]                             one per row
  *   {"end":true,"rows":{"trades":123,...}}                                             trailer
  *
- * A row is PostgreSQL's own json_build_array of the columns in table order
- * (TimeZone UTC): numerics keep their digits, timestamps are ISO 8601 with
- * microseconds, jsonb is nested as is. Reading goes through a temp table and
- * casts on the server (jsonb keeps numeric digits), so no value is re-typed by JavaScript.
+ * A row holds each column's PostgreSQL text output (what COPY and psql print,
+ * under the dump settings: ISO dates, UTC) as a JSON string, and null for NULL:
+ * numerics keep their digits, and a restore casts the text back with the type's
+ * own input function, so nothing is re-typed by JavaScript. Version 1 rows were
+ * json_build_array output (numbers and nested jsonb); they are still read.
+ *
+ * The file is a series of gzip members, one per ~1 MiB of text, which every gzip
+ * reader (gzip, 7-Zip, Python, zlib) reads as one stream.
  */
-import { once } from 'node:events'
-import { createReadStream, createWriteStream } from 'node:fs'
-import { open } from 'node:fs/promises'
-import { createHash } from 'node:crypto'
-import { pipeline } from 'node:stream/promises'
-import { createGunzip, createGzip } from 'node:zlib'
+import { closeSync, createReadStream, fsyncSync, openSync, writeSync } from 'node:fs'
+import type { Readable } from 'node:stream'
+import { createGunzip } from 'node:zlib'
 import type { DbConfig } from '../config.ts'
 import { connect, type Q } from '../db/client.ts'
 import { Exit, PrescientError } from '../errors.ts'
 import { copyField, CopyWriter } from '../import/copy.ts'
 import { quoteLiteral } from '../setup.ts'
-import { finishHash, RowHashSum, type TableInfo, type TableStat } from './catalog.ts'
+import { finishHash, RowHashSum, setDumpSettings, type TableInfo, type TableStat } from './catalog.ts'
+import { copyRowsToJson, CopyEscapeError, MAX_EXPANSION } from './copytext.ts'
 
 export const JSONL_FORMAT = 'prescient-jsonl'
-export const JSONL_VERSION = 1
-/** gzip level 1: about 6x smaller than the text, and fast enough to keep up with the server (level 6 is 3x slower for ~20% less) */
-export const GZIP_LEVEL = 1
-const FLUSH_BYTES = 1 << 20
-const NL = Buffer.from('\n')
+export const JSONL_VERSION = 2
+const READABLE_VERSIONS = [1, 2]
+/** libdeflate level 1: as fast as zlib's level 1 and a quarter smaller (zlib level 6 is 3x slower) */
+const GZIP = { level: 1, library: 'libdeflate' } as const
+/** text gathered before it is compressed as one gzip member */
+const MEMBER_BYTES = 1 << 20
 
 export interface JsonDumpResult {
   stats: Record<string, TableStat>
@@ -43,108 +46,147 @@ export interface JsonDumpResult {
 const SNAPSHOT_ID = /^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$/i
 
 /**
- * One table as JSON lines, streamed by COPY on a short-lived connection that
- * imports the dump's snapshot. The connection is closed afterwards rather than
- * reused: postgres.js can leave the socket paused after a COPY TO STDOUT whose
- * last chunk met backpressure (porsager/postgres#1016), and the next query on it
- * would never return.
+ * One table's rows as COPY text, streamed on a short-lived connection that
+ * imports the dump's snapshot; `onRows` gets whole lines and works synchronously,
+ * so the socket is read no faster than the rows are converted and written (the
+ * server waits on TCP) and memory stays bounded. A 'data' handler rather than an
+ * async iterator: PostgreSQL sends one message per row, and a promise per row
+ * cost a tenth of the dump's time. The connection is closed afterwards rather
+ * than reused: postgres.js can leave the socket paused after a COPY TO STDOUT
+ * whose last chunk met backpressure (porsager/postgres#1016), and the next query
+ * on it would never return.
  */
-async function copyTable(db: DbConfig, snapshot: string, t: TableInfo, onLine: (line: Buffer) => void | Promise<void>): Promise<void> {
+async function copyTable(db: DbConfig, snapshot: string, t: TableInfo, onRows: (lines: Uint8Array) => void): Promise<void> {
   if (!SNAPSHOT_ID.test(snapshot)) throw new PrescientError(`unexpected snapshot id ${JSON.stringify(snapshot)}`, Exit.runtime)
   const c = connect(db, { max: 1 })
   try {
     await c`begin isolation level repeatable read read only`
     await c.unsafe(`set transaction snapshot ${quoteLiteral(snapshot)}`)
-    await c`set local timezone = 'UTC'`
-    // CSV with \x01 as quote and \x02 as delimiter: JSON text never holds either (nor a raw newline),
-    // so each line comes out exactly as json_build_array wrote it, with no COPY escaping to undo
-    const stream = await c`copy (select json_build_array(${c(t.columns)}) from ${c(t.name)}) to stdout with (format csv, delimiter e'\\x02', quote e'\\x01')`.readable()
+    await setDumpSettings(c)
+    const stream = (await c`copy ${c(t.name)} (${c(t.columns)}) to stdout`.readable()) as Readable
     let carry: Buffer | undefined
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      const buf = carry ? Buffer.concat([carry, chunk]) : chunk
-      let start = 0
-      for (let nl = buf.indexOf(10); nl !== -1; nl = buf.indexOf(10, start)) {
-        const p = onLine(buf.subarray(start, nl))
-        if (p) await p
-        start = nl + 1
-      }
-      carry = start < buf.length ? Buffer.from(buf.subarray(start)) : undefined
-    }
-    if (carry?.length) throw new PrescientError(`COPY of ${t.name} ended in the middle of a line`, Exit.runtime)
+    await new Promise<void>((resolve, reject) => {
+      stream.on('data', (chunk: Buffer) => {
+        try {
+          const buf = carry ? Buffer.concat([carry, chunk]) : chunk
+          const last = buf.lastIndexOf(10)
+          if (last === -1) {
+            carry = Buffer.from(buf)
+            return
+          }
+          carry = last + 1 < buf.length ? Buffer.from(buf.subarray(last + 1)) : undefined
+          onRows(buf.subarray(0, last + 1))
+        } catch (err) {
+          stream.destroy()
+          reject(err)
+        }
+      })
+      stream.on('end', resolve)
+      stream.on('error', reject)
+    })
+    if (carry?.length) throw new PrescientError(`COPY of ${t.name} ended in the middle of a row`, Exit.runtime)
   } finally {
     await c.end({ timeout: 0 }).catch(() => {})
   }
 }
 
+/** JSON text gathered in one growing buffer and written as gzip members, hashing what reaches the file. */
+class GzipMembers {
+  private buf = Buffer.allocUnsafe(4 * MEMBER_BYTES)
+  private j = 0
+  private readonly sha = new Bun.CryptoHasher('sha256')
+  bytes = 0
+
+  constructor(private readonly fd: number) {}
+
+  /** Room for `n` more bytes; returns the buffer to write into at `this.end`. */
+  room(n: number): Buffer {
+    if (this.j + n > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.j + n))
+      this.buf.copy(bigger, 0, 0, this.j)
+      this.buf = bigger
+    }
+    return this.buf
+  }
+
+  get end(): number {
+    return this.j
+  }
+
+  set end(j: number) {
+    this.j = j
+  }
+
+  line(obj: unknown): void {
+    const text = JSON.stringify(obj) + '\n'
+    const n = Buffer.byteLength(text)
+    this.j += this.room(n).write(text, this.j)
+  }
+
+  flushIfFull(): void {
+    if (this.j >= MEMBER_BYTES) this.flush()
+  }
+
+  /** Compress and write what is gathered (synchronously: 1 MiB of text, a few ms). */
+  flush(): void {
+    if (!this.j) return
+    const z = Bun.gzipSync(this.buf.subarray(0, this.j), GZIP)
+    this.j = 0
+    this.sha.update(z)
+    this.bytes += z.length
+    for (let off = 0; off < z.length; ) off += writeSync(this.fd, z, off)
+  }
+
+  digest(): string {
+    return this.sha.digest('hex')
+  }
+}
+
 /** Stream every table into `path` (created exclusively), hashing each row as it passes. */
 export async function writeJsonDump(db: DbConfig, snapshot: string, tables: readonly TableInfo[], path: string, header: Record<string, unknown>): Promise<JsonDumpResult> {
-  const gz = createGzip({ level: GZIP_LEVEL })
-  const sha = createHash('sha256')
-  let bytes = 0
-  gz.on('data', (c: Buffer) => {
-    sha.update(c)
-    bytes += c.length
-  })
-  const done = pipeline(gz, createWriteStream(path, { flags: 'wx' }))
-  done.catch(() => {})
-  let pending: Buffer[] = []
-  let pendingBytes = 0
-  const flush = async () => {
-    if (!pendingBytes) return
-    const chunk = Buffer.concat(pending, pendingBytes)
-    pending = []
-    pendingBytes = 0
-    if (!gz.write(chunk)) await Promise.race([once(gz, 'drain'), done])
-  }
-  const push = (b: Buffer) => {
-    pending.push(b)
-    pendingBytes += b.length
-  }
-  const line = (obj: unknown) => push(Buffer.from(JSON.stringify(obj) + '\n'))
-
-  const stats: Record<string, TableStat> = {}
-  line({ format: JSONL_FORMAT, version: JSONL_VERSION, ...header, tables: tables.map((t) => t.name) })
-  for (const t of tables) {
-    line({ table: t.name, columns: t.columns, types: t.types })
-    let rows = 0
-    const sum = new RowHashSum()
-    await copyTable(db, snapshot, t, (b) => {
-      rows++
-      sum.add(b)
-      push(b)
-      push(NL)
-      if (pendingBytes >= FLUSH_BYTES) return flush()
-    })
-    stats[t.name] = { rows, hash: finishHash(rows, sum.sum) }
-  }
-  line({ end: true, rows: Object.fromEntries(Object.entries(stats).map(([k, s]) => [k, s.rows])) })
-  await flush()
-  gz.end()
-  await done
-  const fh = await open(path, 'r+')
+  const fd = openSync(path, 'wx')
   try {
-    await fh.sync()
+    const out = new GzipMembers(fd)
+    const stats: Record<string, TableStat> = {}
+    out.line({ format: JSONL_FORMAT, version: JSONL_VERSION, ...header, tables: tables.map((t) => t.name) })
+    for (const t of tables) {
+      out.line({ table: t.name, columns: t.columns, types: t.types })
+      const sum = new RowHashSum()
+      await copyTable(db, snapshot, t, (lines) => {
+        try {
+          out.end = copyRowsToJson(lines, out.room(MAX_EXPANSION * lines.length + 2), out.end, sum)
+        } catch (err) {
+          if (err instanceof CopyEscapeError) throw new PrescientError(`COPY of ${t.name}: ${err.message}`, Exit.runtime)
+          throw err
+        }
+        out.flushIfFull()
+      })
+      stats[t.name] = { rows: sum.rows, hash: finishHash(sum.rows, sum.sum) }
+    }
+    out.line({ end: true, rows: Object.fromEntries(Object.entries(stats).map(([k, s]) => [k, s.rows])) })
+    out.flush()
+    fsyncSync(fd)
+    return { stats, sha256: out.digest(), bytes: out.bytes }
   } finally {
-    await fh.close()
+    closeSync(fd)
   }
-  return { stats, sha256: sha.digest('hex'), bytes }
 }
 
 const bad = (file: string, why: string) => new PrescientError(`${file} is not a readable prescient json dump: ${why}`, Exit.runtime)
 
 /**
- * The SQL for column `c`, element `i` of the row's array: text cast to the column's
- * type (its own modifier, e.g. varchar(255), is enforced by the insert), jsonb kept
- * as jsonb. JSON null is SQL NULL, except in a NOT NULL jsonb column, where it can
- * only have been the jsonb value null. The type goes in as a quoted identifier
- * ("pg_catalog"."int4"), like any other name.
+ * The SQL for column `c`, element `i` of the row's array. Version 2 holds the
+ * column's text output: cast with the type's input function (its own modifier,
+ * e.g. varchar(255), is enforced by the insert). Version 1 held json_build_array
+ * output: jsonb nested as is, where JSON null is SQL NULL except in a NOT NULL
+ * jsonb column, and json read from the line itself (jsonb would normalise it).
+ * The type goes in as a quoted identifier ("pg_catalog"."int4"), like any other name.
  */
-function valueOf(tx: Q, t: TableInfo, c: string, i: number) {
+function valueOf(tx: Q, t: TableInfo, c: string, i: number, version: number) {
   const k = t.columns.indexOf(c)
   const type = t.castTypes[k]!
-  if (type === 'pg_catalog.jsonb') return t.notNull[k] ? tx`p._prescient_j -> ${i}::int` : tx`nullif(p._prescient_j -> ${i}::int, 'null'::jsonb)`
-  // json keeps its text (jsonb would normalise it), so it is read from the line itself
-  if (type === 'pg_catalog.json') return tx`nullif((st._prescient_line::json -> ${i}::int)::text, 'null')::json`
+  if (version === 1 && type === 'pg_catalog.jsonb') return t.notNull[k] ? tx`p._prescient_j -> ${i}::int` : tx`nullif(p._prescient_j -> ${i}::int, 'null'::jsonb)`
+  if (version === 1 && type === 'pg_catalog.json') return tx`nullif((st._prescient_line::json -> ${i}::int)::text, 'null')::json`
   return tx`(p._prescient_j ->> ${i}::int)::${tx(type)}`
 }
 
@@ -173,6 +215,7 @@ export async function loadJsonDump(tx: Q, file: string, tables: readonly TableIn
   const loaded: Record<string, number> = {}
   let section: Section | undefined
   let header = false
+  let version = JSONL_VERSION
   let ended = false
   let lineNo = 0
 
@@ -183,7 +226,7 @@ export async function loadJsonDump(tx: Q, file: string, tables: readonly TableIn
     await s.writer.end()
     const r = await tx`
       insert into ${tx(s.table.name)} (${tx(s.columns)})
-      select ${s.columns.map((c, i) => valueOf(tx, s.table, c, i)).reduce((a, b) => tx`${a}, ${b}`)}
+      select ${s.columns.map((c, i) => valueOf(tx, s.table, c, i, version)).reduce((a, b) => tx`${a}, ${b}`)}
       from _prescient_stage st
       cross join lateral (select st._prescient_line::jsonb as _prescient_j offset 0) p`
     if (r.count !== s.rows) throw bad(file, `table ${s.table.name}: ${s.rows} rows read, ${r.count} inserted`)
@@ -199,7 +242,8 @@ export async function loadJsonDump(tx: Q, file: string, tables: readonly TableIn
       throw bad(file, `line ${lineNo} is neither a row nor a section header`)
     }
     if (!header) {
-      if (obj.format !== JSONL_FORMAT || obj.version !== JSONL_VERSION) throw bad(file, `the header says format ${String(obj.format)} version ${String(obj.version)}`)
+      if (obj.format !== JSONL_FORMAT || !READABLE_VERSIONS.includes(obj.version as number)) throw bad(file, `the header says format ${String(obj.format)} version ${String(obj.version)}`)
+      version = obj.version as number
       if (obj.schema_version !== opts.schemaVersion) throw bad(file, `the header says schema ${String(obj.schema_version)}, the manifest ${opts.schemaVersion}`)
       header = true
       return

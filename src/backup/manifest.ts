@@ -10,7 +10,7 @@ import * as v from 'valibot'
 import { writeJsonAtomic } from '../atomic.ts'
 import { Exit, PrescientError, errorMessage } from '../errors.ts'
 import { FORMATS, manifestPath, parseDumpName, type Format } from './files.ts'
-import { HASH_METHOD, type TableStat } from './catalog.ts'
+import { HASH_METHODS, type TableStat } from './catalog.ts'
 
 export const MANIFEST_VERSION = 1
 
@@ -29,7 +29,7 @@ const ManifestSchema = v.looseObject({
   server_version_num: v.number(),
   tool_version: v.string(),
   dump_tool: v.nullable(v.string()),
-  hash_method: v.literal(HASH_METHOD),
+  hash_method: v.picklist(HASH_METHODS),
   tables: v.record(v.string(), StatSchema),
 })
 

@@ -139,7 +139,7 @@ async function loadJson(target: Sql, plan: RestorePlan): Promise<Comparison[]> {
     const tables = await tableInfo(tx)
     await loadJsonDump(tx, plan.file, tables, { schemaVersion: plan.manifest.schema_version, onStall: () => target.end({ timeout: 0 }) })
     await resetSequences(tx, tables)
-    const tablesCmp = compareStats(plan.manifest.tables, await tableStats(tx, tables))
+    const tablesCmp = compareStats(plan.manifest.tables, await tableStats(tx, tables, plan.manifest.hash_method))
     if (!plan.verify && !tablesCmp.every((c) => c.hash_ok)) throw new Mismatch(tablesCmp)
     return tablesCmp
   })
@@ -155,7 +155,7 @@ async function loadWithTool(db: DbConfig, target: Sql, plan: RestorePlan): Promi
     await runTool(plan.tool!, ['--single-transaction', '--no-owner', '--no-privileges', '--clean', '--if-exists', '--no-password', '--dbname', dbnameConninfo(plan.target), plan.file], env)
   }
   const tables = await tableInfo(target)
-  return compareStats(plan.manifest.tables, await tableStats(target, tables))
+  return compareStats(plan.manifest.tables, await tableStats(target, tables, plan.manifest.hash_method))
 }
 
 export interface RunOptions {
