@@ -71,7 +71,6 @@ export function copyRowsToJson(b: Uint8Array, o: Uint8Array, j: number, sum: Row
             o[j++] = 34
             i++
           } else if (c < 32) {
-            if (c === undefined) throw new CopyEscapeError(`row ${sum.rows + 1} does not end with a newline`)
             o[j++] = 92
             o[j++] = 117
             o[j++] = 48
@@ -79,6 +78,8 @@ export function copyRowsToJson(b: Uint8Array, o: Uint8Array, j: number, sum: Row
             o[j++] = HEX[c >> 4]!
             o[j++] = HEX[c & 15]!
             i++
+          } else if (c === undefined) {
+            throw new CopyEscapeError(`row ${sum.rows + 1} does not end with a newline`)
           } else {
             o[j++] = c // space or !
             i++
