@@ -5,8 +5,15 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import postgres from 'postgres'
 import { existsSync } from 'node:fs'
-import { ADMIN_URL, dbAvailable } from './_db.ts'
+import { ADMIN_URL, createTestDb, dbAvailable } from './_db.ts'
 import { runMain } from './_run.ts'
+import { fillSyntheticTrades } from '../src/bench/dump.ts'
+import { syntheticTrade } from '../src/bench/synthetic.ts'
+import { PgStore } from '../src/store/postgres.ts'
+
+/** bench dump needs pg_dump; without it on the PATH its test skips, except under CI=true, where it runs (and fails). */
+const pgDumpMissing = !Bun.which('pg_dump') && process.env.CI !== 'true'
+if (pgDumpMissing) console.warn('[skip] pg_dump is not on the PATH; the bench dump test skips')
 
 /** Run the CLI in-process; the exit code and what it printed on stdout. */
 const cli = async (args: string[]) => {
@@ -63,6 +70,39 @@ describe.skipIf(!dbAvailable)('prescient bench (tiny)', () => {
     expect(out).toContain('phase 4 (JSON + PostgreSQL)')
     expect(out).toContain('<= 1.3x')
     await cleanedUp(out)
+  })
+
+  test('dump: the server-side trades are syntheticTrade(i), also where i*104729 overflows int4', async () => {
+    const t = await createTestDb('bench_fill')
+    try {
+      await fillSyntheticTrades(t.sql, 40)
+      await fillSyntheticTrades(t.sql, 12, 2_999_990)
+      const byId = (a: { trade_id: string }, b: { trade_id: string }) => (a.trade_id < b.trade_id ? -1 : 1)
+      const want = [...Array.from({ length: 40 }, (_, i) => syntheticTrade(i)), ...Array.from({ length: 12 }, (_, i) => syntheticTrade(2_999_990 + i))]
+      expect((await new PgStore(t.sql).loadTrades()).sort(byId)).toEqual(want.sort(byId))
+    } finally {
+      await t.drop()
+    }
+  })
+
+  test.skipIf(pgDumpMissing)('dump: json dump against pg_dump plain, with peak RSS; --json; cleans up', async () => {
+    const { code, out } = await cli(['bench', 'dump', '--rows', '2000', '--reps', '1', '--json'])
+    expect(code).toBe(0)
+    const r = JSON.parse(out)
+    expect(r.bench).toBe('dump')
+    expect(r.rows).toBe(2000)
+    expect(r.table.map((row: string[]) => row[0])).toEqual(['pg_dump --format plain', 'prescient dump --format json'])
+    expect(r.figures.pg_dump_ms).toBeGreaterThan(0)
+    expect(r.figures.json_ms).toBeGreaterThan(0)
+    expect(r.figures.ratio).toBeNumber()
+    expect(Number.isFinite(r.figures.ratio)).toBe(true)
+    expect(r.figures.pg_dump_peak_rss_mb).toBeGreaterThan(0)
+    expect(r.figures.json_peak_rss_mb).toBeGreaterThan(0)
+    expect(r.figures.plain_mb).toBeGreaterThan(0)
+    expect(r.figures.json_mb).toBeGreaterThan(0)
+    expect(r.figures.reps).toBe(1)
+    expect(r.targets.map((t: { what: string }) => t.what)).toEqual(['json dump vs pg_dump plain', 'json dump peak RSS'])
+    await cleanedUp(r.notes.join('\n'))
   })
 
   test('an unknown benchmark is a usage error', async () => {

@@ -2,9 +2,9 @@
  * Timing helpers for the benchmarks, and the child runner: work whose peak
  * memory is reported runs in a child `prescient bench _child ...`, which prints
  * its own wall time and peak RSS (process.resourceUsage, so it works on Windows
- * too, where there is no /usr/bin/time).
+ * too, where there is no /usr/bin/time; on Linux VmHWM, see peakRssMb).
  */
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
 import { PrescientError, Exit } from '../errors.ts'
 import type { BenchEnv } from './env.ts'
@@ -40,9 +40,31 @@ export interface ChildResult {
   detail?: unknown
 }
 
+/**
+ * Linux: a process's peak RSS since its exec (VmHWM, in KiB) and its name, or
+ * null (another OS, or the process is gone). getrusage's maxRSS is no use for
+ * a spawned process there: it survives execve, so a child reports at least
+ * the peak RSS of the process that spawned it.
+ */
+export function procPeak(pid: number | 'self'): { name: string; kib: number } | null {
+  if (process.platform !== 'linux') return null
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    const hwm = /^VmHWM:\s+(\d+) kB/m.exec(status)
+    return hwm ? { name: /^Name:\s+(.*)$/m.exec(status)?.[1] ?? '', kib: Number(hwm[1]) } : null
+  } catch {
+    return null
+  }
+}
+
+/** This process's own peak RSS in MiB: VmHWM on Linux, else process.resourceUsage (KiB). */
+export function peakRssMb(): number {
+  return (procPeak('self')?.kib ?? process.resourceUsage().maxRSS) / 1024
+}
+
 /** What a child prints on its last stdout line. */
 export function childReport(ms: number, detail?: unknown): string {
-  return JSON.stringify({ ms, max_rss_mb: process.resourceUsage().maxRSS / 1024, detail } satisfies ChildResult)
+  return JSON.stringify({ ms, max_rss_mb: peakRssMb(), detail } satisfies ChildResult)
 }
 
 /** Run `prescient bench _child <task>` against the scratch env and return its report. */

@@ -19,7 +19,7 @@ export interface Target {
 }
 
 export interface BenchReport {
-  bench: 'reads' | 'import' | 'cycle'
+  bench: 'reads' | 'import' | 'cycle' | 'dump'
   rows: number
   machine: Machine
   head: string[]
