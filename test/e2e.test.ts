@@ -183,6 +183,16 @@ describe.skipIf(!dbAvailable)('the compiled binary against PostgreSQL', () => {
     expect({ ...b, source: null }).toEqual({ ...a, source: null })
   })
 
+  test('dump --format json, then restore --verify of it (the tested backup), with no PostgreSQL tools involved', () => {
+    const d = exe(['dump', '--format', 'json', '--out', './backups', '--json', ...envArgs])
+    expect({ code: d.code, err: d.code ? d.stderr : '' }).toEqual({ code: 0, err: '' })
+    const file: string = JSON.parse(d.stdout).dump.path
+    expect(file).toMatch(/\.jsonl\.gz$/)
+    const r = exe(['restore', file, '--verify', '--json', '--admin-url', ADMIN_URL, ...envArgs])
+    expect({ code: r.code, err: r.code ? r.stderr : '' }).toEqual({ code: 0, err: '' })
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, verify: true, dropped: true })
+  })
+
   if (commands.verify) {
     test('verify after the phase-4 cycle finds no differences (exit 0)', () => {
       const v = exe(['verify', '--data-dir', './data-pg', ...envArgs])
