@@ -1,5 +1,4 @@
 import { defineCommand } from 'citty'
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { dataDirArgs, debugArgs, envArgs, jsonArgs, phaseArgs, yesArgs } from './_args.ts'
 import { configFrom } from './_config.ts'
@@ -9,7 +8,7 @@ import { logger } from '../src/logger.ts'
 import { printJson, printLine } from '../src/output.ts'
 import { ACTIONS, runSchedule, type Action, type ScheduleResult } from '../src/schedule/index.ts'
 import { systemRunner } from '../src/schedule/runner.ts'
-import { parseEvery, parsePlatform, parseTimeOfDay, selfProgram, type ScheduleSpec } from '../src/schedule/spec.ts'
+import { missingEnvFileWarning, parseEvery, parsePlatform, parseTimeOfDay, selfProgram, type ScheduleSpec } from '../src/schedule/spec.ts'
 import { userUnitDir } from '../src/schedule/systemd.ts'
 
 export default defineCommand({
@@ -53,7 +52,8 @@ export default defineCommand({
       phase: args.phase !== undefined && args.phase !== '' ? config.phase : undefined,
       logDir: config.logDir,
     }
-    if (action !== 'remove' && !existsSync(config.envFile)) logger.warn(`${config.envFile} does not exist: the jobs will run with the defaults (phase 0, no database) until it does`)
+    const missing = action === 'remove' ? undefined : missingEnvFileWarning(config.envFile)
+    if (missing) logger.warn(missing)
     if (action === 'remove' && !args.yes) {
       const { askConfirm } = await import('../src/prompts.ts')
       if (!(await askConfirm({ message: 'Remove the scheduled prescient jobs?', what: '`schedule remove` deletes the scheduled jobs' }))) return 2

@@ -1,12 +1,11 @@
 import { defineCommand } from 'citty'
-import { existsSync } from 'node:fs'
 import { dataDirArgs, debugArgs, envArgs, jsonArgs } from './_args.ts'
 import { configFrom } from './_config.ts'
 import { closeQuietly, connectChecked, type Sql } from '../src/db/client.ts'
 import { assertSchemaCurrent } from '../src/db/migrations.ts'
 import { requireDb } from '../src/db/require.ts'
 import { Exit, usageError } from '../src/errors.ts'
-import { acquireLock, type Lock } from '../src/lock.ts'
+import { lockIfPresent, type Lock } from '../src/lock.ts'
 import { logger } from '../src/logger.ts'
 import { printJson, printLine } from '../src/output.ts'
 import { selectTables, verify } from '../src/verify/index.ts'
@@ -40,7 +39,7 @@ export default defineCommand({
     sql = await connectChecked(db)
     await assertSchemaCurrent(sql)
     // A cycle committing mid-verify would show up as phantom differences.
-    if (existsSync(config.dataDir)) lock = acquireLock(config.dataDir, 'verify')
+    lock = lockIfPresent(config.dataDir, 'verify')
     const report = await verify(sql, config.dataDir, { table: args.table, limit })
     if (args.json) printJson({ database: db.database, ...report })
     else {

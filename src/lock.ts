@@ -3,7 +3,7 @@
  * holding the owner's pid and host; a lock whose process is gone (or that is
  * older than the longest sane cycle) is stale and is taken over, with a warning.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { dirname, join } from 'node:path'
 import { Exit, PrescientError } from './errors.ts'
@@ -49,6 +49,11 @@ function isStale(info: LockInfo | null, now: number): boolean {
 export interface Lock {
   path: string
   release(): void
+}
+
+/** The lock of a data dir that exists; none for a data dir that does not (there is nothing to protect yet). */
+export function lockIfPresent(dataDir: string, command: string): Lock | undefined {
+  return existsSync(dataDir) ? acquireLock(dataDir, command) : undefined
 }
 
 export function acquireLock(dataDir: string, command: string): Lock {

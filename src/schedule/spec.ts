@@ -3,6 +3,7 @@
  * cycle every N minutes, a daily `dump --prune`), the program that runs them and
  * the folder they run in. The platform modules only render this.
  */
+import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { usageError } from '../errors.ts'
 
@@ -130,4 +131,9 @@ export function assertPrintablePaths(spec: ScheduleSpec): void {
   for (const [what, p] of [['working directory', spec.cwd], ['.env file', spec.envFile], ['program', spec.program.program], ['data dir', spec.dataDir], ['log dir', spec.logDir], ...spec.program.prefix.map((x) => ['script', x])] as const) {
     if (p && /[\r\n\0]/.test(p)) throw usageError(`the ${what} path contains a line break, which no scheduler accepts: ${JSON.stringify(p)}`)
   }
+}
+
+/** What to say when the .env file the jobs will read does not exist (yet). */
+export function missingEnvFileWarning(envFile: string): string | undefined {
+  return existsSync(envFile) ? undefined : `${envFile} does not exist: the jobs will run with the defaults (phase 0, no database) until it does`
 }
