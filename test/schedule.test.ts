@@ -321,6 +321,19 @@ describe('the command', () => {
     expect(decode(readFileSync(doc.files[0])).doc.Task.Triggers.TimeTrigger.Repetition.Interval).toBe('PT5M')
   })
 
+  test('a missing .env is a warning naming it (the jobs would run on defaults); an existing one is not', async () => {
+    const out = join(tmp, 'print-env')
+    const missing = join(tmp, 'no-such.env')
+    const r = await run(['schedule', 'print', '--platform', 'cron', '--out', out, '--env-file', missing])
+    expect(r.code).toBe(0)
+    expect(r.stderr).toContain(`${missing} does not exist: the jobs will run with the defaults`)
+    const present = join(tmp, 'present.env')
+    writeFileSync(present, 'PRESCIENT_PHASE=0\n')
+    const ok = await run(['schedule', 'print', '--platform', 'cron', '--out', out, '--env-file', present])
+    expect(ok.code).toBe(0)
+    expect(ok.stderr).not.toContain('does not exist')
+  })
+
   test('the job runs this bun with src/cli.ts from a checkout, the binary itself when compiled', () => {
     const dev = selfProgram()
     expect(dev.compiled).toBe(false)
