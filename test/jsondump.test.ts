@@ -128,6 +128,15 @@ describe.skipIf(!dbAvailable)('json dump v2 on hard values', () => {
   beforeAll(async () => {
     src = await createTestDb('jsondump')
     out = tempDir('jsondump-out')
+    // a server whose defaults differ from the dump settings (a DMY locale, a far-off zone) changes no byte
+    const a = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })
+    await a.unsafe(`alter database "${src.name}" set datestyle = 'SQL, DMY'`)
+    await a.unsafe(`alter database "${src.name}" set timezone = 'Asia/Kolkata'`)
+    await a.unsafe(`alter database "${src.name}" set extra_float_digits = 0`)
+    await a.end()
+    await src.sql.end()
+    src.sql = connect(src.db, { max: 4 })
+    expect((await src.sql`show datestyle`)[0]!.DateStyle).toBe('SQL, DMY')
     await fill(src.sql)
   })
   afterAll(async () => {

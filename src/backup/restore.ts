@@ -21,7 +21,7 @@ import { LATEST_VERSION, MIGRATIONS, migrate } from '../db/migrations.ts'
 import { Exit, PrescientError, errorMessage } from '../errors.ts'
 import { logger } from '../logger.ts'
 import { quoteIdent } from '../setup.ts'
-import { BACKUP_TABLES, compareStats, dataRows, tableInfo, tableStats, type Comparison } from './catalog.ts'
+import { BACKUP_TABLES, compareStats, dataRows, setDumpSettings, tableInfo, tableStats, type Comparison } from './catalog.ts'
 import { loadJsonDump, resetSequences } from './jsondump.ts'
 import { checkDump, type Manifest } from './manifest.ts'
 import { dbnameConninfo, findTool, parseToolVersion, pgEnv, runTool, type FoundTool } from './pgtools.ts'
@@ -133,7 +133,7 @@ async function recreateSchema(tx: Q, version: number): Promise<void> {
 
 async function loadJson(target: Sql, plan: RestorePlan): Promise<Comparison[]> {
   return target.begin(async (tx) => {
-    await tx`set local timezone = 'UTC'`
+    await setDumpSettings(tx) // the values' text is parsed as it was written, whatever the server's defaults
     await tx`set local lock_timeout = '60s'`
     await recreateSchema(tx, plan.manifest.schema_version)
     const tables = await tableInfo(tx)
