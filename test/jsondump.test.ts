@@ -229,3 +229,34 @@ describe.skipIf(!dbAvailable)('json dump v2 on hard values', () => {
     }
   })
 })
+
+describe.skipIf(!dbAvailable)('json dump of a very large value', () => {
+  test('a 12 MB jsonb row (a year of archived signals) dumps and restores exactly, spanning many gzip chunks', async () => {
+    const src = await createTestDb('jsondump_big')
+    const out = tempDir('jsondump-big')
+    const target = `${src.name}_r`
+    try {
+      const signals = Array.from({ length: 40_000 }, (_, i) => ({ market_id: `m${i}`, reason: `tab\there "quoted" \\ ${'x'.repeat(200)}`, n: i / 7 }))
+      await src.sql`insert into signal_archives (archived_at, archive_month, signals_count, signals_data) values (now(), '2026-01', ${signals.length}, ${src.sql.json(signals)})`
+      const d = await run(['dump', '--format', 'json', '--out', out, '--json', '--database-url', src.url, '--env-file', '/nonexistent/.env'])
+      expect(d.code).toBe(0)
+      const file: string = JSON.parse(d.stdout).dump.path
+      const r = await run(['restore', file, '--database', target, '--yes', '--database-url', src.url, '--env-file', '/nonexistent/.env'])
+      expect(r.code).toBe(0)
+      const t = connect(parseDatabaseUrl(urlFor(target), 'DATABASE_URL'), { max: 1 })
+      try {
+        const [row] = await t<{ d: unknown }[]>`select signals_data as d from signal_archives where archive_month = '2026-01'`
+        expect(row!.d).toEqual(signals)
+        expect(await tableStats(t, await tableInfo(t))).toEqual(await tableStats(src.sql, await tableInfo(src.sql)))
+      } finally {
+        await t.end()
+      }
+    } finally {
+      await src.drop()
+      const a = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })
+      await a.unsafe(`drop database if exists "${target}" with (force)`).catch(() => {})
+      await a.end()
+      rmrf(out)
+    }
+  })
+})

@@ -132,6 +132,8 @@ class GzipMembers {
     if (!this.j) return
     const z = Bun.gzipSync(this.buf.subarray(0, this.j), GZIP)
     this.j = 0
+    // a very large row (a big jsonb) grew the buffer: give that memory back
+    if (this.buf.length > 16 * MEMBER_BYTES) this.buf = Buffer.allocUnsafe(4 * MEMBER_BYTES)
     this.sha.update(z)
     this.bytes += z.length
     for (let off = 0; off < z.length; ) off += writeSync(this.fd, z, off)
@@ -267,7 +269,9 @@ export async function loadJsonDump(tx: Q, file: string, tables: readonly TableIn
   }
 
   const decoder = new TextDecoder('utf-8', { fatal: true })
-  let carry = ''
+  // the start of a line whose end has not arrived yet, in pieces: a long row (a big jsonb) spans
+  // many chunks, and joining once keeps that linear
+  let carry: string[] = []
   const consume = async (text: string) => {
     lineNo++
     if (text.charCodeAt(0) === 91 /* [ */) {
@@ -281,18 +285,25 @@ export async function loadJsonDump(tx: Q, file: string, tables: readonly TableIn
     for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }).pipe(createGunzip())) {
       let text: string
       try {
-        text = carry + decoder.decode(chunk as Buffer, { stream: true })
+        text = decoder.decode(chunk as Buffer, { stream: true })
       } catch {
         throw bad(file, `invalid UTF-8 after line ${lineNo}`)
       }
-      let start = 0
-      for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+      let nl = text.indexOf('\n')
+      if (nl === -1) {
+        carry.push(text)
+        continue
+      }
+      await consume(carry.join('') + text.slice(0, nl))
+      carry = []
+      let start = nl + 1
+      for (nl = text.indexOf('\n', start); nl !== -1; nl = text.indexOf('\n', start)) {
         await consume(text.slice(start, nl))
         start = nl + 1
       }
-      carry = text.slice(start)
+      if (start < text.length) carry.push(text.slice(start))
     }
-    if (carry) await consume(carry)
+    if (carry.length) await consume(carry.join(''))
   } catch (err) {
     section?.writer.close()
     if (err instanceof PrescientError) throw err
