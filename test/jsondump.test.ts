@@ -17,7 +17,7 @@ import { rmrf, tempDir } from './_cycle.ts'
 import { runMain as run } from './_run.ts'
 import { parseDatabaseUrl } from '../src/config.ts'
 import { connect, type Sql } from '../src/db/client.ts'
-import { copyLine, LEGACY_HASH_METHOD, RowHashSum, setDumpSettings, tableInfo, tableStats, type TableInfo } from '../src/backup/catalog.ts'
+import { LEGACY_HASH_METHOD, RowHashSum, setDumpSettings, sqlCopyLine, tableInfo, tableStats, type TableInfo } from '../src/backup/catalog.ts'
 import { copyRowsToJson, MAX_EXPANSION } from '../src/backup/copytext.ts'
 
 function convert(copy: string): { json: string; rows: number } {
@@ -96,14 +96,14 @@ async function fill(sql: Sql) {
 
 /**
  * Each table's rows as COPY really sends them (on a connection of its own, closed
- * afterwards, as the dump does: see copyTable), and as copyLine renders them in SQL.
+ * afterwards, as the dump does: see copyTable), and as sqlCopyLine renders them in SQL.
  */
 async function bothLines(url: string, t: TableInfo): Promise<[string[], string[]]> {
   const c = connect(parseDatabaseUrl(url, 'DATABASE_URL'), { max: 1 })
   try {
     return await c.begin(async (tx) => {
       await setDumpSettings(tx)
-      const rendered = await tx<{ l: string }[]>`select ${copyLine(tx, t)} as l from ${tx(t.name)}`
+      const rendered = await tx<{ l: string }[]>`select ${sqlCopyLine(tx, t)} as l from ${tx(t.name)}`
       const real: Buffer[] = []
       const stream = await tx`copy ${tx(t.name)} (${tx(t.columns)}) to stdout`.readable()
       await new Promise<void>((resolve, reject) => {

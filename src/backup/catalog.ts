@@ -125,7 +125,7 @@ export const finishHash = (rows: number, sum: bigint | string) => createHash('md
 const PLAIN_TYPES = new Set(['int2', 'int4', 'int8', 'oid', 'numeric', 'float4', 'float8', 'date', 'time', 'timestamp', 'timestamptz', 'uuid'].map((t) => `pg_catalog.${t}`))
 
 /** Column `c` as COPY's text format writes it: the type's output function, escaped like COPY escapes, \N for NULL. */
-function copyField(q: Q, c: string, type: string) {
+function sqlCopyField(q: Q, c: string, type: string) {
   const col = q(c)
   if (type === 'pg_catalog.bool') return q`case when ${col} then 't' when not ${col} then 'f' else '\\N' end`
   if (PLAIN_TYPES.has(type)) return q`coalesce(${col}::text, '\\N')`
@@ -138,13 +138,13 @@ function copyField(q: Q, c: string, type: string) {
 }
 
 /** A row of `t` as the line COPY's text format writes for it (without the newline), under the dump settings. */
-export function copyLine(q: Q, t: TableInfo) {
-  return q`concat_ws(chr(9), ${t.columns.map((c, i) => copyField(q, c, t.castTypes[i]!)).reduce((a, b) => q`${a}, ${b}`)})`
+export function sqlCopyLine(q: Q, t: TableInfo) {
+  return q`concat_ws(chr(9), ${t.columns.map((c, i) => sqlCopyField(q, c, t.castTypes[i]!)).reduce((a, b) => q`${a}, ${b}`)})`
 }
 
 function rowHash(q: Q, t: TableInfo, method: HashMethod) {
   if (method === LEGACY_HASH_METHOD) return q`('x' || left(md5(convert_to(json_build_array(${q(t.columns)})::text, 'UTF8')), 16))::bit(64)::bigint`
-  return q`('x' || encode(substr(sha256(convert_to(${copyLine(q, t)}, 'UTF8')), 1, 8), 'hex'))::bit(64)::bigint`
+  return q`('x' || encode(substr(sha256(convert_to(${sqlCopyLine(q, t)}, 'UTF8')), 1, 8), 'hex'))::bit(64)::bigint`
 }
 
 async function statsIn(tx: Tx, tables: readonly TableInfo[], method: HashMethod): Promise<Record<string, TableStat>> {

@@ -20,7 +20,7 @@ import type { Sql } from '../db/client.ts'
 import { Exit, PrescientError } from '../errors.ts'
 import { logger } from '../logger.ts'
 import { VERSION } from '../version.ts'
-import { setDumpSettings, tableInfo, tableStats, HASH_METHOD, type TableInfo, type TableStat } from './catalog.ts'
+import { tableInfo, tableStats, HASH_METHOD, type TableInfo, type TableStat } from './catalog.ts'
 import { dumpName, type Format } from './files.ts'
 import { writeJsonDump } from './jsondump.ts'
 import { sha256File, writeManifest, type Manifest } from './manifest.ts'
@@ -81,7 +81,6 @@ export async function takeDump(sql: Sql, opts: DumpOptions): Promise<DumpResult>
   let schemaVersion = 0
   try {
     const out = await sql.begin('isolation level repeatable read read only', async (tx) => {
-      await setDumpSettings(tx)
       const [sv] = await tx<{ v: number | null }[]>`select max(version)::int as v from prescient_migrations`
       schemaVersion = sv?.v ?? 0
       const tables = await tableInfo(tx)

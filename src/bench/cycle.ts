@@ -10,7 +10,7 @@ import { loadConfig } from '../config.ts'
 import { logger } from '../logger.ts'
 import { runCycle } from '../trading/cycle.ts'
 import type { BenchEnv } from './env.ts'
-import { fmtMs, fmtRatio, median, timed } from './measure.ts'
+import { fmtMs, fmtRatio, median, round, timed } from './measure.ts'
 import { machine, type BenchReport } from './report.ts'
 
 export const CYCLE_TARGET = 1.3
@@ -73,4 +73,3 @@ export async function benchCycle(env: BenchEnv, opts: { source: string; reps: nu
   }
 }
 
-const round = (x: number, places = 1) => Math.round(x * 10 ** places) / 10 ** places

@@ -17,7 +17,7 @@ import { logger } from '../logger.ts'
 import { mask } from '../mask.ts'
 import { fmtBytes } from '../output.ts'
 import type { BenchEnv } from './env.ts'
-import { fmtMs, fmtRatio, median, procPeak, runChild, timed } from './measure.ts'
+import { fmtMs, fmtRatio, median, procPeak, round, runChild, timed } from './measure.ts'
 import { machine, type BenchReport } from './report.ts'
 
 export const DUMP_TIME_TARGET = 1.5
@@ -196,4 +196,3 @@ export async function benchDump(env: BenchEnv, opts: { rows: number; reps: numbe
   }
 }
 
-const round = (x: number, places = 1) => Math.round(x * 10 ** places) / 10 ** places

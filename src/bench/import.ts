@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { logger } from '../logger.ts'
 import type { BenchEnv } from './env.ts'
 import { copyTradesCsv } from './load.ts'
-import { findPsql, fmtMs, fmtRatio, runChild, timed } from './measure.ts'
+import { findPsql, fmtMs, fmtRatio, round, runChild, timed } from './measure.ts'
 import { machine, type BenchReport } from './report.ts'
 import { generateTrades, generateTradesCsv, TRADE_CSV_COLUMNS } from './synthetic.ts'
 
@@ -94,4 +94,3 @@ export async function benchImport(env: BenchEnv, opts: { rows: number }): Promis
   }
 }
 
-const round = (x: number, places = 1) => Math.round(x * 10 ** places) / 10 ** places

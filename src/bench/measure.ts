@@ -89,5 +89,8 @@ export function findPsql(): string | null {
   return Bun.which('psql')
 }
 
+/** A figure for a report: `places` decimals (1 unless said). */
+export const round = (x: number, places = 1) => Math.round(x * 10 ** places) / 10 ** places
+
 export const fmtMs = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : ms >= 10 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(2)} ms`)
 export const fmtRatio = (x: number) => (x >= 100 ? `${x.toFixed(0)}x` : x >= 10 ? `${x.toFixed(1)}x` : `${x.toFixed(2)}x`)

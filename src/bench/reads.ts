@@ -11,7 +11,7 @@ import { JsonStore } from '../store/json.ts'
 import { PgStore } from '../store/postgres.ts'
 import type { BenchEnv } from './env.ts'
 import { loadTradesIntoDb, syntheticPortfolio, writePortfolio, PORTFOLIO_WINDOW } from './load.ts'
-import { fmtMs, fmtRatio, medianMs, timed } from './measure.ts'
+import { fmtMs, fmtRatio, medianMs, round, timed } from './measure.ts'
 import { machine, type BenchReport } from './report.ts'
 import { generateTrades, syntheticTrade } from './synthetic.ts'
 
@@ -88,4 +88,3 @@ export async function benchReads(env: BenchEnv, opts: { rows: number }): Promise
   }
 }
 
-const round = (x: number, places = 1) => Math.round(x * 10 ** places) / 10 ** places
