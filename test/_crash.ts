@@ -9,6 +9,7 @@ import { appendFileSync, existsSync, readFileSync, readdirSync, statSync, watch 
 import { createHash } from 'node:crypto'
 import { join, relative, resolve } from 'node:path'
 import { REPO } from './_fixtures.ts'
+import { filesUnder, jsonFiles } from './_cycle.ts'
 import { commands } from '../commands/index.ts'
 import type { Sql } from '../src/db/client.ts'
 import { GROUPS, GROUP_TABLES, phaseRow, type Group } from '../src/phase.ts'
@@ -146,17 +147,9 @@ export function hashTree(dir: string, opts: { skip?: (rel: string) => boolean } 
 
 /** Temp files an interrupted atomic write left (harmless: swept after an hour, never read). */
 export function leftoverTemps(dir: string): string[] {
-  const out: string[] = []
-  const walk = (d: string) => {
-    if (!existsSync(d)) return
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name)
-      if (e.isDirectory()) walk(p)
-      else if (e.name.endsWith('.prescient-tmp')) out.push(relative(dir, p))
-    }
-  }
-  walk(dir)
-  return out
+  return filesUnder(dir)
+    .filter((p) => p.endsWith('.prescient-tmp'))
+    .map((p) => relative(dir, p))
 }
 
 // ---- invariants --------------------------------------------------------------
@@ -320,7 +313,7 @@ export async function checkAfterKill(ctx: KillContext): Promise<KillOutcome> {
       }
       jsonTradeIds = new Set(j.trades.map((t) => t.trade_id))
     } else {
-      const present = jsonFilesUnder(ctx.dir)
+      const present = jsonFiles(ctx.dir)
       if (present.length) v.push(`phase ${ctx.phase} wrote JSON files: ${present.join(', ')}`)
     }
   } catch (err) {
@@ -376,21 +369,6 @@ export async function checkAfterKill(ctx: KillContext): Promise<KillOutcome> {
       ? 'DB committed'
       : 'nothing written'
   return { violations: v, landed, staleLock: existsSync(lockPath(ctx.dir)), journal, temps: leftoverTemps(ctx.dir).length, lost }
-}
-
-function jsonFilesUnder(dir: string): string[] {
-  const out: string[] = []
-  const walk = (d: string) => {
-    if (!existsSync(d)) return
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name)
-      if (e.isDirectory()) {
-        if (e.name !== '.prescient' && e.name !== 'logs') walk(p)
-      } else if (e.name.endsWith('.json')) out.push(relative(dir, p))
-    }
-  }
-  walk(dir)
-  return out
 }
 
 // ---- figures for scripts/full-reliability.sh ---------------------------------

@@ -22,20 +22,26 @@ export function cfg(dataDir: string, phase: number, databaseUrl?: string, env: R
   return loadConfig({ phase, dataDir, databaseUrl, env, envFile: join(dataDir, 'no.env'), cwd: dataDir })
 }
 
-/** JSON files under the data dir, relative, ignoring the tool's own .prescient/ and logs/. */
-export function jsonFiles(dataDir: string): string[] {
-  if (!existsSync(dataDir)) return []
+/** Every regular file under dir (absolute paths); none when dir does not exist. */
+export function filesUnder(dir: string): string[] {
   const out: string[] = []
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name)
-      if (e.isDirectory()) {
-        if (e.name !== '.prescient' && e.name !== 'logs') walk(p)
-      } else if (e.name.endsWith('.json')) out.push(relative(dataDir, p).replace(/\\/g, '/'))
+      if (e.isDirectory()) walk(p)
+      else if (e.isFile()) out.push(p)
     }
   }
-  walk(dataDir)
-  return out.sort()
+  if (existsSync(dir)) walk(dir)
+  return out
+}
+
+/** JSON files under the data dir, relative, ignoring the tool's own .prescient/ and logs/. */
+export function jsonFiles(dataDir: string): string[] {
+  return filesUnder(dataDir)
+    .map((p) => relative(dataDir, p).replace(/\\/g, '/'))
+    .filter((rel) => rel.endsWith('.json') && !rel.startsWith('.prescient/') && !rel.startsWith('logs/'))
+    .sort()
 }
 
 export async function rowCounts(sql: Sql): Promise<Record<string, number>> {

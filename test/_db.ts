@@ -59,9 +59,20 @@ export async function createTestDb(label: string, opts: { migrated?: boolean } =
     sql,
     async drop() {
       await sql.end({ timeout: 2 }).catch(() => {})
-      const a = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })
-      await a.unsafe(`drop database if exists "${name}" with (force)`).catch(() => {})
-      await a.end()
+      await dropDatabases(name)
     },
+  }
+}
+
+/** A pool on another database of the test server: one a test made, such as a restore target. */
+export const connectTo = (database: string, max = 2): Sql => connect(parseDatabaseUrl(urlFor(database), 'DATABASE_URL'), { max })
+
+/** Drop databases a test made, closing their sessions; a missing one is fine. */
+export async function dropDatabases(...names: string[]): Promise<void> {
+  const a = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })
+  try {
+    for (const name of names) await a.unsafe(`drop database if exists "${name}" with (force)`).catch(() => {})
+  } finally {
+    await a.end()
   }
 }

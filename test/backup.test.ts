@@ -10,11 +10,11 @@ import { basename, join } from 'node:path'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import { createHash } from 'node:crypto'
 import postgres from 'postgres'
-import { ADMIN_URL, createTestDb, dbAvailable, urlFor, type TestDb } from './_db.ts'
+import { ADMIN_URL, connectTo, createTestDb, dbAvailable, dropDatabases, type TestDb } from './_db.ts'
+import { snapshot } from './_contract.ts'
 import { fixture, fixturesAvailable } from './_fixtures.ts'
 import { cfg, rmrf, tempDir } from './_cycle.ts'
-import { parseDatabaseUrl } from '../src/config.ts'
-import { connect, type Sql } from '../src/db/client.ts'
+import type { Sql } from '../src/db/client.ts'
 import { finishHash, RowHashSum, tableInfo, tableStats } from '../src/backup/catalog.ts'
 import { dumpName } from '../src/backup/files.ts'
 import { findTool, installDirs, parseToolVersion, serverMajor } from '../src/backup/pgtools.ts'
@@ -26,18 +26,8 @@ import { verify } from '../src/verify/index.ts'
 import { runMain as run } from './_run.ts'
 
 
-async function loads(sql: Sql) {
-  const s = new PgStore(sql)
-  return {
-    portfolio: await s.loadPortfolio(),
-    trades: await s.loadTrades(),
-    signals: await s.loadSignals(),
-    history: await s.loadHistory(),
-    archives: await s.loadArchives(),
-    events: await s.loadEvents(),
-    markets: await s.loadMarkets(),
-  }
-}
+/** Everything the database holds, as the stores read it. */
+const loads = (sql: Sql) => snapshot(new PgStore(sql))
 
 const admin = () => postgres(ADMIN_URL, { max: 1, onnotice: () => {} })
 async function databases(like: string): Promise<string[]> {
@@ -48,13 +38,6 @@ async function databases(like: string): Promise<string[]> {
     await a.end()
   }
 }
-async function dropDb(name: string) {
-  const a = admin()
-  await a.unsafe(`drop database if exists "${name}" with (force)`).catch(() => {})
-  await a.end()
-}
-const open = (name: string) => connect(parseDatabaseUrl(urlFor(name), 'DATABASE_URL'), { max: 2 })
-
 describe('pg tools (pure)', () => {
   test('versions and install folders', () => {
     expect(parseToolVersion('pg_dump (PostgreSQL) 16.4')).toMatchObject({ major: 16, minor: 4 })
@@ -112,7 +95,7 @@ describe.skipIf(!dbAvailable || !fixturesAvailable)('dump and restore', () => {
   })
   afterAll(async () => {
     await src?.drop()
-    for (const d of made) await dropDb(d)
+    await dropDatabases(...made)
     rmrf(dataDir)
     rmrf(out)
   })
@@ -140,7 +123,7 @@ describe.skipIf(!dbAvailable || !fixturesAvailable)('dump and restore', () => {
       const rep = JSON.parse(r.stdout)
       expect(rep).toMatchObject({ ok: true, created: true, database: target, rolled_back: false })
       expect(rep.tables.every((t: { hash_ok: boolean }) => t.hash_ok)).toBe(true)
-      const t = open(target)
+      const t = connectTo(target)
       try {
         expect(await tableStats(t, await tableInfo(t))).toEqual(manifest.tables)
         expect(await loads(t)).toEqual(before)
@@ -266,7 +249,7 @@ describe.skipIf(!dbAvailable || !fixturesAvailable)('dump and restore', () => {
     const r = await run(['restore', file, '--database', target, '--yes', '--force', ...conn(src.url)])
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('invalid input syntax for type integer')
-    const t = open(target)
+    const t = connectTo(target)
     try {
       expect(await loads(t)).toEqual(before)
     } finally {
@@ -281,10 +264,10 @@ describe.skipIf(!dbAvailable || !fixturesAvailable)('dump and restore', () => {
   test('emergency: the database is gone; restore recreates it from the json dump', async () => {
     const url = src.url
     await src.sql.end()
-    await dropDb(src.name)
+    await dropDatabases(src.name)
     const r = await run(['restore', dumps.json!, '--yes', '--data-dir', dataDir, ...conn(url)])
     expect(r.code).toBe(0)
-    const t = open(src.name)
+    const t = connectTo(src.name)
     try {
       expect(await loads(t)).toEqual(before)
     } finally {

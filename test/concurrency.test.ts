@@ -10,7 +10,6 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { hostname } from 'node:os'
 import { dirname } from 'node:path'
 import { createTestDb, dbAvailable, type TestDb } from './_db.ts'
 import { fixture, fixturesAvailable } from './_fixtures.ts'

@@ -12,10 +12,9 @@ import { join } from 'node:path'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import { createHash } from 'node:crypto'
 import postgres from 'postgres'
-import { ADMIN_URL, createTestDb, dbAvailable, urlFor, type TestDb } from './_db.ts'
+import { ADMIN_URL, connectTo, createTestDb, dbAvailable, dropDatabases, type TestDb } from './_db.ts'
 import { rmrf, tempDir } from './_cycle.ts'
 import { runMain as run } from './_run.ts'
-import { parseDatabaseUrl } from '../src/config.ts'
 import { connect, type Sql } from '../src/db/client.ts'
 import { LEGACY_HASH_METHOD, RowHashSum, setDumpSettings, sqlCopyLine, tableInfo, tableStats, type TableInfo } from '../src/backup/catalog.ts'
 import { copyRowsToJson, MAX_EXPANSION } from '../src/backup/copytext.ts'
@@ -98,8 +97,8 @@ async function fill(sql: Sql) {
  * Each table's rows as COPY really sends them (on a connection of its own, closed
  * afterwards, as the dump does: see copyTable), and as sqlCopyLine renders them in SQL.
  */
-async function bothLines(url: string, t: TableInfo): Promise<[string[], string[]]> {
-  const c = connect(parseDatabaseUrl(url, 'DATABASE_URL'), { max: 1 })
+async function bothLines(database: string, t: TableInfo): Promise<[string[], string[]]> {
+  const c = connectTo(database, 1)
   try {
     return await c.begin(async (tx) => {
       await setDumpSettings(tx)
@@ -141,15 +140,13 @@ describe.skipIf(!dbAvailable)('json dump v2 on hard values', () => {
   })
   afterAll(async () => {
     await src?.drop()
-    const a = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })
-    for (const d of made) await a.unsafe(`drop database if exists "${d}" with (force)`).catch(() => {})
-    await a.end()
+    await dropDatabases(...made)
     rmrf(out)
   })
 
   test('the SQL rendering of a COPY line is byte for byte what COPY sends, for every table', async () => {
     for (const t of await tableInfo(src.sql)) {
-      const [real, rendered] = await bothLines(src.url, t)
+      const [real, rendered] = await bothLines(src.name, t)
       expect({ table: t.name, lines: rendered }).toEqual({ table: t.name, lines: real })
     }
   })
@@ -178,11 +175,11 @@ describe.skipIf(!dbAvailable)('json dump v2 on hard values', () => {
     made.push(target)
     const r = await run(['restore', dumpFile, '--database', target, '--yes', '--json', ...conn(src.url)])
     expect(r.code).toBe(0)
-    const t = connect(parseDatabaseUrl(urlFor(target), 'DATABASE_URL'), { max: 2 })
+    const t = connectTo(target)
     try {
       const tables = await tableInfo(t)
       expect(await tableStats(t, tables)).toEqual(await tableStats(src.sql, await tableInfo(src.sql)))
-      for (const tb of tables) expect((await bothLines(urlFor(target), tb))[0]).toEqual((await bothLines(src.url, tb))[0])
+      for (const tb of tables) expect((await bothLines(target, tb))[0]).toEqual((await bothLines(src.name, tb))[0])
       const [e] = await t<{ d: unknown }[]>`select event_data as d from events where event_id = 'e10'`
       expect(e!.d).toEqual({ s: NASTY[10], n: 1.5, deep: { arr: [NASTY[10], null, true, 1e-7] } })
     } finally {
@@ -221,7 +218,7 @@ describe.skipIf(!dbAvailable)('json dump v2 on hard values', () => {
     const target = `${src.name}_r1`
     made.push(target)
     expect((await run(['restore', file, '--database', target, '--yes', ...conn(src.url)])).code).toBe(0)
-    const t = connect(parseDatabaseUrl(urlFor(target), 'DATABASE_URL'), { max: 2 })
+    const t = connectTo(target)
     try {
       expect(await tableStats(t, await tableInfo(t))).toEqual(m.tables)
     } finally {
@@ -243,7 +240,7 @@ describe.skipIf(!dbAvailable)('json dump of a very large value', () => {
       const file: string = JSON.parse(d.stdout).dump.path
       const r = await run(['restore', file, '--database', target, '--yes', '--database-url', src.url, '--env-file', '/nonexistent/.env'])
       expect(r.code).toBe(0)
-      const t = connect(parseDatabaseUrl(urlFor(target), 'DATABASE_URL'), { max: 1 })
+      const t = connectTo(target, 1)
       try {
         const [row] = await t<{ d: unknown }[]>`select signals_data as d from signal_archives where archive_month = '2026-01'`
         expect(row!.d).toEqual(signals)
@@ -253,9 +250,7 @@ describe.skipIf(!dbAvailable)('json dump of a very large value', () => {
       }
     } finally {
       await src.drop()
-      const a = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })
-      await a.unsafe(`drop database if exists "${target}" with (force)`).catch(() => {})
-      await a.end()
+      await dropDatabases(target)
       rmrf(out)
     }
   })

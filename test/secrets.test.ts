@@ -14,11 +14,11 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import postgres from 'postgres'
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs'
+import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
 import { ADMIN_URL, createTestDb, dbAvailable, type TestDb } from './_db.ts'
 import { REPO } from './_fixtures.ts'
-import { rmrf, tempDir } from './_cycle.ts'
+import { filesUnder, rmrf, tempDir } from './_cycle.ts'
 import { recordFigures, runChild } from './_crash.ts'
 import { commands } from '../commands/index.ts'
 
@@ -68,19 +68,6 @@ const RUNS: Record<string, Run[]> = {
 /** Error paths: the same commands against a server that is not there. */
 const DOWN_RUNS = ['migrate', 'status', 'cycle', 'sync', 'verify', 'report', 'archive', 'import', 'dump', 'bench']
 
-function filesUnder(dir: string): string[] {
-  const out: string[] = []
-  const walk = (d: string) => {
-    if (!existsSync(d)) return
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name)
-      if (e.isDirectory()) walk(p)
-      else if (e.isFile()) out.push(p)
-    }
-  }
-  walk(dir)
-  return out
-}
 
 const figures = { commands: 0, runs: 0, leaks: 0 }
 
