@@ -20,7 +20,8 @@ import { join, resolve } from 'node:path'
 
 const OUT = resolve(import.meta.dir, '../test/fixtures/bad')
 
-interface Expect {
+/** A case's expect.json: what the bad-input test checks (test/bad-input.test.ts imports this type). */
+export interface Expect {
   about: string
   args: string[]
   env?: Record<string, string>

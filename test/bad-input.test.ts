@@ -14,21 +14,9 @@ import { REPO } from './_fixtures.ts'
 import { rmrf, rowCounts, tempDir } from './_cycle.ts'
 import { hashTree, recordFigures, runMain } from './_crash.ts'
 import { logger } from '../src/logger.ts'
+import type { Expect } from '../scripts/make-bad-corpus.ts'
 
 const CORPUS = resolve(REPO, 'test/fixtures/bad')
-
-interface Expect {
-  about: string
-  args: string[]
-  env?: Record<string, string>
-  exit: number
-  message?: string
-  path?: string
-  file?: string
-  rejects?: { id: string | null; where: string; reason: string }[]
-  unchanged?: boolean
-  cleanup?: { databases?: string[]; roles?: string[] }
-}
 
 const cases = readdirSync(CORPUS, { withFileTypes: true })
   .filter((e) => e.isDirectory())
