@@ -29,40 +29,54 @@ function oneClearError(stderr: string): string {
   return lines[0]!
 }
 
-describe.skipIf(!fixturesAvailable)('one cycle at a time', () => {
-  // a Gamma API that holds every request until release() is called
-  let waiting: (() => void)[] = []
+/** A Gamma API on 127.0.0.1 that holds every request until release(). */
+function holdingApi(respond: () => Response) {
+  const waiting: (() => void)[] = []
   let arrived: () => void = () => {}
-  const events = JSON.parse(readFileSync(fixture('gamma_markets_active_2026-01-31.json'), 'utf8')) as Record<string, unknown>[]
   const server = Bun.serve({
     hostname: '127.0.0.1',
     port: 0,
     async fetch() {
       arrived()
       await new Promise<void>((r) => waiting.push(r))
-      // a /markets-shaped list is accepted by /events parsing only as events; serve one synthetic event per market
-      return Response.json(events.slice(0, 50).map((m) => ({ id: `ev-${String(m.id)}`, title: String(m.question), liquidity: 50000, markets: [m] })))
+      return respond()
     },
   })
   const release = () => {
     for (const r of waiting.splice(0)) r()
   }
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    /** Resolves when the next request arrives: take it before starting the client. */
+    next: () => new Promise<void>((r) => (arrived = r)),
+    release,
+    stop() {
+      release()
+      server.stop(true)
+    },
+  }
+}
+
+describe.skipIf(!fixturesAvailable)('one cycle at a time', () => {
+  const events = JSON.parse(readFileSync(fixture('gamma_markets_active_2026-01-31.json'), 'utf8')) as Record<string, unknown>[]
+  // a /markets-shaped list is accepted by /events parsing only as events; serve one synthetic event per market
+  const api = holdingApi(() => Response.json(events.slice(0, 50).map((m) => ({ id: `ev-${String(m.id)}`, title: String(m.question), liquidity: 50000, markets: [m] }))))
+  const release = api.release
   const level = logger.level
   beforeAll(() => {
     logger.level = 0
   })
   afterAll(() => {
     logger.level = level
-    release()
-    server.stop(true)
+    api.stop()
     recordFigures('concurrency', figures)
   })
 
   /** Start a cycle in a child process and resolve once it holds the lock and waits on the API. */
   async function holdingCycle(dir: string, extra: string[] = []) {
-    const reached = new Promise<void>((r) => (arrived = r))
+    const reached = api.next()
     const proc = Bun.spawn([BUN, CLI, 'cycle', '--phase', '0', '--source', 'api', '--now', '2026-01-31T18:00:00Z', '--data-dir', dir, '--json', ...extra], {
-      env: childEnv({ GAMMA_API_URL: `http://127.0.0.1:${server.port}`, PRESCIENT_GAMMA_TIMEOUT_MS: '20000', PRESCIENT_GAMMA_RETRIES: '0' }),
+      env: childEnv({ GAMMA_API_URL: api.url, PRESCIENT_GAMMA_TIMEOUT_MS: '20000', PRESCIENT_GAMMA_RETRIES: '0' }),
       stdout: 'pipe',
       stderr: 'pipe',
     })
@@ -196,17 +210,7 @@ describe.skipIf(!fixturesAvailable)('one cycle at a time', () => {
 describe.skipIf(!dbAvailable || !fixturesAvailable)('no other writer while a cycle runs', () => {
   let t: TestDb
   let dir: string
-  let waiting: (() => void)[] = []
-  let arrived: () => void = () => {}
-  const server = Bun.serve({
-    hostname: '127.0.0.1',
-    port: 0,
-    async fetch() {
-      arrived()
-      await new Promise<void>((r) => waiting.push(r))
-      return new Response('down', { status: 503 })
-    },
-  })
+  const api = holdingApi(() => new Response('down', { status: 503 }))
   beforeAll(async () => {
     t = await createTestDb('conc')
     dir = tempDir('conc-db')
@@ -214,8 +218,7 @@ describe.skipIf(!dbAvailable || !fixturesAvailable)('no other writer while a cyc
     expect((await runMain(['cycle', '--phase', '3', '--source', fixture('gamma_markets_active_2026-01-10.json'), '--data-dir', dir, '--database-url', t.url])).code).toBe(0)
   })
   afterAll(async () => {
-    for (const r of waiting.splice(0)) r()
-    server.stop(true)
+    api.stop()
     await t?.drop()
     rmrf(dir)
   })
@@ -229,9 +232,9 @@ describe.skipIf(!dbAvailable || !fixturesAvailable)('no other writer while a cyc
     const present = name in commands
     const run = present ? test : test.todo
     run(`\`prescient ${name}\` during a cycle refuses with exit 4 and changes nothing${present ? '' : ' (command not registered yet)'}`, async () => {
-      const reached = new Promise<void>((r) => (arrived = r))
+      const reached = api.next()
       const proc = Bun.spawn([BUN, CLI, 'cycle', '--phase', '3', '--source', 'api', '--data-dir', dir, '--database-url', t.url], {
-        env: childEnv({ GAMMA_API_URL: `http://127.0.0.1:${server.port}`, PRESCIENT_GAMMA_TIMEOUT_MS: '20000', PRESCIENT_GAMMA_RETRIES: '0' }),
+        env: childEnv({ GAMMA_API_URL: api.url, PRESCIENT_GAMMA_TIMEOUT_MS: '20000', PRESCIENT_GAMMA_RETRIES: '0' }),
         stdout: 'ignore',
         stderr: 'ignore',
       })
@@ -246,7 +249,7 @@ describe.skipIf(!dbAvailable || !fixturesAvailable)('no other writer while a cyc
         expect(hashTree(dir, { skip: (p) => p.startsWith('.prescient/') })).toEqual(files)
         expect(await rowCounts(t.sql)).toEqual(rows)
       } finally {
-        for (const r of waiting.splice(0)) r()
+        api.release()
         await proc.exited
       }
     }, 30_000)
